@@ -1,0 +1,304 @@
+"""The incremental, crash-safe rebuild of the index from the documents folder.
+
+A rebuild compares every document's SHA-256 with the manifest of the current
+version. Unchanged documents keep their chunks (copied with their vectors into the
+new version); added and changed ones are chunked, and only chunk texts with no
+stored vector are embedded, each distinct text once. The new version is filled
+completely, checked, given its BM25 index, and only then published. A rebuild that
+dies leaves the current version serving; the next one reuses what the dead one
+had already written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from index.catalog import Catalog, DocumentEntry, Manifest
+from index.chunking import chunk_text
+from index.documents import Document, Skipped, discover, load, read
+from index.embedding import Embedder, model_identity
+from index.lexical import LexicalIndex
+from index.store import ChromaStore, Pointer, Record, version_name, version_of
+
+if TYPE_CHECKING:
+    from index.settings import Settings
+
+log = logging.getLogger("attache.index")
+
+LOCK_FILE = "rebuild.lock"
+EMBED_GROUP = 256  # chunks embedded and written per step: a resumed rebuild keeps them
+
+
+class RebuildBusy(RuntimeError):
+    """Another rebuild holds the lock on this data folder."""
+
+
+class NoUsableDocuments(RuntimeError):
+    """Every file in the documents folder was skipped."""
+
+
+@dataclass
+class RebuildReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    documents: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    embedded: int = 0
+    version: int | None = None
+    switched: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "seconds": round(self.seconds, 3),
+            "embedded": self.embedded,
+            "version": self.version,
+            "switched": self.switched,
+        }
+
+
+# stage name, done, total
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def chunk_id(source: str, position: int, sha: str) -> str:
+    prefix = hashlib.sha1(source.encode("utf-8")).hexdigest()[:12]
+    return f"{prefix}-{position:05d}-{sha}"
+
+
+def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record]:
+    records = []
+    for chunk in chunk_text(doc.text, size, overlap):
+        meta: dict[str, Any] = {
+            "source": doc.source,
+            "title": doc.title,
+            "kind": doc.kind,
+            "position": chunk.position,
+            "start": chunk.start,
+            "end": chunk.end,
+            "doc_sha": sha256,
+            "text_sha": chunk.sha,
+        }
+        for key in ("outlet", "author", "date"):
+            value = getattr(doc, key)
+            if value:
+                meta[key] = value
+        records.append(Record(chunk_id(doc.source, chunk.position, chunk.sha), chunk.text, meta))
+    return records
+
+
+class Indexer:
+    """Rebuilds the index of `settings.docs_dir` into `store`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ChromaStore,
+        embedder: Callable[[], Embedder],
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalog = Catalog(settings.data_dir)
+        self._embedder_factory = embedder
+        self._embedder: Embedder | None = None
+        self._progress = progress or (lambda stage, done, total: None)
+
+    def rebuild(self) -> RebuildReport:
+        from filelock import FileLock, Timeout
+
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        lock_path = self.settings.data_dir / LOCK_FILE
+        lock = FileLock(str(lock_path), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RebuildBusy(
+                f"another rebuild is running on {self.settings.data_dir} (lock {lock_path}); "
+                "try again when it has finished"
+            ) from None
+        try:
+            return self._rebuild()
+        finally:
+            lock.release()
+
+    def _embed(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    def _rebuild(self) -> RebuildReport:
+        started = time.perf_counter()
+        settings = self.settings
+        report = RebuildReport()
+        files, skipped = discover(settings.docs_dir, settings.max_file_bytes)
+        pointer = self.store.pointer()
+        model = model_identity(settings)
+        old: Manifest = self.catalog.manifest(self.store, pointer) if pointer else {}
+        same_build = bool(
+            pointer
+            and pointer.embedding_model == model
+            and pointer.chunk_size == settings.chunk_size
+            and pointer.chunk_overlap == settings.chunk_overlap
+        )
+
+        manifest: Manifest = {}
+        copied: list[str] = []
+        fresh: list[Record] = []
+        for number, file in enumerate(files, 1):
+            self._progress("reading", number, len(files))
+            data = read(file)
+            if isinstance(data, Skipped):
+                skipped.append(data)
+                continue
+            sha = hashlib.sha256(data).hexdigest()
+            previous = old.get(file.source)
+            if same_build and previous and previous.sha256 == sha:
+                manifest[file.source] = previous
+                copied.extend(previous.ids)
+                report.unchanged += 1
+                continue
+            doc = load(file, data)
+            if isinstance(doc, Skipped):
+                skipped.append(doc)
+                continue
+            records = _records(doc, sha, settings.chunk_size, settings.chunk_overlap)
+            fresh.extend(records)
+            manifest[file.source] = DocumentEntry(
+                doc.source, sha, doc.title, doc.kind, [r.id for r in records],
+                doc.outlet, doc.author, doc.date,
+            )
+            if previous:
+                report.updated += 1
+            else:
+                report.added += 1
+        report.removed = len(set(old) - set(manifest))
+        for skip in sorted(skipped, key=lambda s: s.path):
+            log.warning("skipped %s: %s", skip.path, skip.reason)
+            report.skipped.append({"path": skip.path, "reason": skip.reason})
+        report.documents = len(manifest)
+        report.chunks = len(copied) + len(fresh)
+        if not manifest:
+            raise NoUsableDocuments(
+                f"no usable documents in {settings.docs_dir}: "
+                f"all {len(skipped)} files were skipped; the index was left as it was"
+            )
+
+        if pointer and same_build and not (report.added or report.updated or report.removed):
+            report.version = pointer.version
+            report.seconds = time.perf_counter() - started
+            return report
+
+        name = self._staging(pointer, model)
+        wanted = set(copied) | {r.id for r in fresh}
+        present = self.store.ids(name)
+        if present - wanted:
+            self.store.delete(name, present - wanted)
+        if pointer:
+            self.store.copy(pointer.collection, name, [i for i in copied if i not in present])
+        report.embedded = self._write(name, pointer, model, [r for r in fresh if r.id not in present])
+
+        count = self.store.count(name)
+        if count != report.chunks:
+            raise RuntimeError(f"version {name} holds {count} chunks, expected {report.chunks}")
+        self._progress("lexical", 0, 1)
+        records = {r.id: r for r in self.store.records(name)}
+        ordered = [records[i] for entry in manifest.values() for i in entry.ids]
+        lexical = LexicalIndex.build([r.id for r in ordered], [r.text for r in ordered])
+        self.catalog.write(name, manifest, lexical)
+        self._progress("lexical", 1, 1)
+
+        version = version_of(name) or 0
+        self.store.publish(
+            Pointer(
+                collection=name,
+                version=version,
+                embedding_model=model,
+                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                chunk_size=settings.chunk_size,
+                chunk_overlap=settings.chunk_overlap,
+                documents=report.documents,
+                chunks=report.chunks,
+                previous=pointer.collection if pointer else "",
+            )
+        )
+        keep = {name} | ({pointer.collection} if pointer else set())
+        for other in self.store.version_collections():
+            if other not in keep:
+                self.store.drop(other)
+        self.catalog.prune(keep)
+        report.version = version
+        report.switched = True
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _staging(self, pointer: Pointer | None, model: str) -> str:
+        """The collection for the next version: a dead rebuild's leftover when usable."""
+        current = pointer.version if pointer else 0
+        newer = [
+            n for n in self.store.version_collections() if (version_of(n) or 0) > current
+        ]
+        reusable = [n for n in newer if self.store.model_of(n) == model]
+        name = reusable[-1] if reusable else version_name(
+            max([current, *(version_of(n) or 0 for n in newer)]) + 1
+        )
+        for other in newer:
+            if other != name:
+                self.store.drop(other)
+        self.store.create(name, model)
+        return name
+
+    def _write(self, name: str, pointer: Pointer | None, model: str, records: list[Record]) -> int:
+        """Add records to `name`, embedding only texts with no stored vector. Returns how
+        many distinct texts were embedded."""
+        if not records:
+            return 0
+        sources = [name]
+        if pointer and pointer.embedding_model == model:
+            sources.insert(0, pointer.collection)
+        known = self.store.vectors_for(sources, "text_sha", (r.metadata["text_sha"] for r in records))
+        import numpy as np
+
+        embedded = 0
+        total = len(records)
+        done = 0
+        ticks = [0]
+
+        def tick(n: int) -> None:
+            ticks[0] += n
+            self._progress("embedding", min(done + ticks[0], total), total)
+
+        for start in range(0, total, EMBED_GROUP):
+            group = records[start : start + EMBED_GROUP]
+            todo: dict[str, str] = {}
+            for record in group:
+                sha = record.metadata["text_sha"]
+                if sha not in known:
+                    todo.setdefault(sha, record.text)
+            if todo:
+                vectors = self._embed().embed_documents(list(todo.values()), progress=tick)
+                known.update(zip(todo, vectors, strict=True))
+                embedded += len(todo)
+            matrix = np.asarray([known[r.metadata["text_sha"]] for r in group], dtype=np.float32)
+            self.store.add(name, group, matrix)
+            done += len(group)
+            ticks[0] = 0
+            self._progress("embedding", done, total)
+        return embedded
+

@@ -1,0 +1,198 @@
+"""Sentence-aware chunking, counted in tiktoken tokens, with exact character offsets.
+
+A chunk is a run of whole sentences: `text[start:end]` of its document's clean text.
+Chunks close at paragraph breaks once they are half full, so passages tend to
+follow the author's paragraphs; consecutive chunks share up to `overlap` tokens of
+whole sentences.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+TokenCounter = Callable[[str], int]
+
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n e.u inc ltd co corp gen gov
+    sen rep lt col capt sgt no vol pp jan feb mar apr jun jul aug sep sept oct nov dec
+    fig dept est approx mt ft al""".split()
+)
+# A candidate end of sentence: terminal punctuation, optional closing quotes or
+# brackets, then whitespace and something that can open a sentence.
+_BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9À-Ý])""")
+_PARAGRAPH = re.compile(r"\n[ \t\u00a0]*\n\s*")
+_TERMINAL = tuple(".!?…:;\"'”’)")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    paragraph_start: bool = False
+
+
+@dataclass(frozen=True)
+class Chunk:
+    position: int
+    start: int
+    end: int
+    text: str
+    tokens: int
+
+    @property
+    def sha(self) -> str:
+        return text_sha(self.text)
+
+
+def text_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def _encoding():  # type: ignore[no-untyped-def]
+    """cl100k_base, from the copy llama-index ships (never downloaded)."""
+    from importlib.util import find_spec
+
+    import tiktoken
+
+    spec = find_spec("llama_index.core")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("llama-index-core is not installed; it ships the tokenizer data")
+    cache = os.path.join(list(spec.submodule_search_locations)[0], "_static", "tiktoken_cache")
+    previous = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = cache
+    try:
+        return tiktoken.get_encoding("cl100k_base")
+    finally:
+        if previous is None:
+            os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = previous
+
+
+def count_tokens(text: str) -> int:
+    return len(_encoding().encode(text, disallowed_special=()))
+
+
+def _is_abbreviation(text: str, end: int) -> bool:
+    """Whether the period ending at `end` closes an abbreviation or an initial."""
+    match = re.search(r"([A-Za-z][A-Za-z.]*)\.$", text[max(0, end - 12) : end + 1])
+    if not match:
+        return False
+    word = match.group(1).lower()
+    if word in _ABBREVIATIONS:
+        return True
+    # A single capital letter ("J. Smith") or dotted initials ("U.S.")
+    return len(word.replace(".", "")) == 1 or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", word))
+
+
+def _line_breaks(text: str, start: int, end: int) -> list[int]:
+    """Single line breaks that end a heading or a list item inside a paragraph."""
+    cuts = []
+    for match in re.finditer(r"\n", text[start:end]):
+        at = start + match.start()
+        before = text[start:at].rstrip()
+        after = text[at + 1 : end].lstrip()
+        if before and after and (not before.endswith(_TERMINAL) or after[:1] in "-*•"):
+            if after[:1].isupper() or after[:1] in "-*•\"“" or after[:1].isdigit():
+                cuts.append(at)
+        elif before.endswith(_TERMINAL) and after:
+            cuts.append(at)
+    return cuts
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentences of `text` as stripped character spans, marking paragraph starts."""
+    spans: list[Span] = []
+    paragraph_start = 0
+    for paragraph_end, next_start in [
+        *((m.start(), m.end()) for m in _PARAGRAPH.finditer(text)),
+        (len(text), len(text)),
+    ]:
+        cuts = {m.end() for m in _BOUNDARY.finditer(text, paragraph_start, paragraph_end)}
+        cuts = {c for c in cuts if not (text[c - 1] == "." and _is_abbreviation(text, c - 1))}
+        cuts.update(_line_breaks(text, paragraph_start, paragraph_end))
+        first = True
+        begin = paragraph_start
+        for cut in [*sorted(cuts), paragraph_end]:
+            piece = text[begin:cut]
+            lead = len(piece) - len(piece.lstrip())
+            trail = len(piece.rstrip())
+            if trail > lead:
+                spans.append(Span(begin + lead, begin + trail, first))
+                first = False
+            begin = cut
+        paragraph_start = next_start
+    return spans
+
+
+def _split_long(text: str, span: Span, limit: int, count: TokenCounter) -> list[Span]:
+    """Break a sentence longer than `limit` tokens at word boundaries."""
+    pieces: list[Span] = []
+    words = list(re.finditer(r"\S+", text[span.start : span.end]))
+    begin = None
+    last_end = span.start
+    used = 0
+    for word in words:
+        w_start, w_end = span.start + word.start(), span.start + word.end()
+        cost = count(" " + word.group())
+        if begin is not None and used + cost > limit:
+            pieces.append(Span(begin, last_end, span.paragraph_start and not pieces))
+            begin, used = None, 0
+        if begin is None:
+            begin = w_start
+        used += cost
+        last_end = w_end
+    if begin is not None:
+        pieces.append(Span(begin, last_end, span.paragraph_start and not pieces))
+    return pieces
+
+
+def chunk_text(
+    text: str, size: int, overlap: int, count: TokenCounter = count_tokens
+) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most `size` tokens."""
+    sentences: list[tuple[Span, int]] = []
+    for span in split_sentences(text):
+        tokens = count(text[span.start : span.end])
+        if tokens > size:
+            sentences.extend(
+                (piece, count(text[piece.start : piece.end]))
+                for piece in _split_long(text, span, size, count)
+            )
+        else:
+            sentences.append((span, tokens))
+
+    chunks: list[Chunk] = []
+    current: list[tuple[Span, int]] = []
+    used = 0
+    fresh = 0  # sentences in `current` not carried over from the previous chunk
+
+    def close() -> None:
+        start, end = current[0][0].start, current[-1][0].end
+        chunks.append(Chunk(len(chunks), start, end, text[start:end], used))
+
+    for span, tokens in sentences:
+        paragraph_break = span.paragraph_start and used >= size // 2
+        if current and fresh and (used + tokens > size or paragraph_break):
+            close()
+            carried: list[tuple[Span, int]] = []
+            carried_tokens = 0
+            if not paragraph_break:
+                for item in reversed(current):
+                    if carried_tokens + item[1] > overlap or len(carried) + 1 >= len(current):
+                        break
+                    carried.insert(0, item)
+                    carried_tokens += item[1]
+            current, used, fresh = carried, carried_tokens, 0
+        current.append((span, tokens))
+        used += tokens
+        fresh += 1
+    if current and fresh:
+        close()
+    return chunks

@@ -1,0 +1,69 @@
+"""Settings: the one place that reads the environment and `.env`.
+
+Every field is listed, with a comment, in `.env.example`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration, from `ATTACHE_*` variables or a `.env` file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ATTACHE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # Documents and storage
+    docs_dir: Path = Path("seeds")
+    data_dir: Path = Path(".attache")
+    chroma_url: str | None = None
+    max_file_mb: float = Field(default=20.0, gt=0)
+
+    # Chunking, in tiktoken cl100k_base tokens
+    chunk_size: int = Field(default=200, ge=32, le=2048)
+    chunk_overlap: int = Field(default=40, ge=0)
+
+    # Embeddings
+    embed_model: str = DEFAULT_EMBED_MODEL
+    embed_url: str | None = None
+    embed_api_key: SecretStr | None = None
+    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    embed_threads: int = Field(default=0, ge=0)
+
+    # How often (seconds) a reader checks whether the writer switched versions
+    refresh_seconds: float = Field(default=2.0, ge=0)
+
+    @field_validator("chroma_url", "embed_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_below_size(cls, value: int, info) -> int:  # type: ignore[no-untyped-def]
+        size = info.data.get("chunk_size")
+        if size is not None and value >= size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return value
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and `.env`, with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]
