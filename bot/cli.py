@@ -178,6 +178,9 @@ def _configure_logging(verbose: bool) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     root.propagate = False
     logging.addLevelName(logging.WARNING, "warning")
+    # Libraries' own notes about a bad file would repeat the one warning line per file.
+    for noisy in ("pypdf", "trafilatura", "bm25s", "chromadb"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
