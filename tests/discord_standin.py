@@ -948,8 +948,9 @@ class DiscordStandIn:
             hdrs.update(headers)
         if status == 204 or payload is None:
             return web.Response(status=status, headers=hdrs)
-        return web.Response(status=status, text=_json_dumps(payload), content_type="application/json",
-                            headers=hdrs)
+        # exactly "application/json": discord.py's json_or_text compares the header verbatim
+        hdrs["Content-Type"] = "application/json"
+        return web.Response(status=status, body=_json_dumps(payload).encode(), headers=hdrs)
 
     def _fault_response(self, rec: RecordedRequest, rule: FaultRule) -> web.Response:
         rule.hits.append(rec)
