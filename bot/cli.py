@@ -148,6 +148,128 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ask(service: Any, question: str, conversation: Any = None) -> Any:
+    from retrieval.search import NoIndex
+
+    try:
+        return service.ask(question, conversation)
+    except NoIndex as exc:
+        raise CommandError(str(exc)) from None
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.render import print_answer
+
+    service = _service(args)
+    if not args.question.strip():
+        raise CommandError("the question is empty")
+    answer = _ask(service, args.question)
+    if args.json:
+        _print_json(answer.as_dict())
+    else:
+        print_answer(_console(), answer)
+    return 0
+
+
+CHAT_HELP = (
+    "Ask a question about the documents; follow-ups may refer to earlier answers.\n"
+    "/sources  the passages behind the last answer\n"
+    "/reset    forget the conversation\n"
+    "/help     this text\n"
+    "/quit     leave (or Ctrl-D)"
+)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.render import print_answer, sources_panel
+    from retrieval.conversation import Conversation
+
+    service = _service(args)
+    conversation = Conversation()
+    if not sys.stdin.isatty():
+        for line in sys.stdin:
+            question = line.strip()
+            if not question:
+                continue
+            answer = _ask(service, question, conversation)
+            if args.json:
+                _print_json(answer.as_dict())
+            else:
+                console = _console()
+                console.print(f"[bold]> {question}[/bold]", markup=True)
+                print_answer(console, answer)
+            sys.stdout.flush()
+        return 0
+
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+
+    console = _console()
+    service.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    session: Any = PromptSession(history=FileHistory(str(service.settings.data_dir / "chat_history")))
+    console.print("Attaché. Ask about the documents; /help for commands, Ctrl-D to leave.")
+    last = None
+    while True:
+        try:
+            question = session.prompt("> ").strip()
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            return 0
+        if not question:
+            continue
+        if question.startswith("/"):
+            command = question.split()[0].lower()
+            if command in ("/quit", "/exit"):
+                return 0
+            if command == "/reset":
+                conversation.reset()
+                last = None
+                console.print("Conversation forgotten.")
+            elif command == "/sources":
+                console.print(sources_panel(last) if last else "No sources yet: ask a question first.")
+            else:
+                console.print(CHAT_HELP, markup=False)
+            continue
+        last = _ask(service, question, conversation)
+        if args.json:
+            _print_json(last.as_dict())
+        else:
+            print_answer(console, last)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from retrieval.evaluate import read_questions, run
+
+    try:
+        questions = read_questions(Path(args.questions))
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"cannot read questions: {exc}") from None
+    service = _service(args)
+    out = Path(args.out).open("w", encoding="utf-8") if args.out else None
+    scores = None
+    try:
+        results = run(questions, lambda q: _ask(service, q).as_dict())
+        for result, scores in results:
+            if out:
+                out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    finally:
+        if out:
+            out.close()
+    summary = scores.summary() if scores else {}
+    if args.json:
+        _print_json(summary)
+    else:
+        console = _console()
+        for key, value in summary.items():
+            console.print(f"{key:>22}: {value}")
+        if scores and scores.failures:
+            console.print("failed:")
+            for failure in scores.failures:
+                console.print(f"  {failure}", markup=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="attache",
@@ -167,6 +289,23 @@ def build_parser() -> argparse.ArgumentParser:
     status = index_commands.add_parser("status", help="the indexed documents")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(handler=cmd_index_status)
+
+    ask = commands.add_parser("ask", help="answer one question, with sources")
+    ask.add_argument("question", help="the question, quoted")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.set_defaults(handler=cmd_ask)
+
+    chat = commands.add_parser(
+        "chat", help="a conversation (reads one question per line when input is not a terminal)"
+    )
+    chat.add_argument("--json", action="store_true", help="one JSON answer per line")
+    chat.set_defaults(handler=cmd_chat)
+
+    evaluate = commands.add_parser("eval", help="answer a JSONL question file and score it")
+    evaluate.add_argument("questions", metavar="QUESTIONS.jsonl")
+    evaluate.add_argument("--out", metavar="RESULTS.jsonl", help="write one result per question")
+    evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
+    evaluate.set_defaults(handler=cmd_eval)
     return parser
 
 

@@ -20,9 +20,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from index.catalog import Catalog, DocumentEntry, Manifest
-from index.chunking import chunk_text
+from index.chunking import (
+    SENTENCE_SPANS,
+    SENTENCE_VECTORS,
+    chunk_text,
+    contextual_text,
+    parse_spans,
+    split_sentences,
+    text_sha,
+)
 from index.documents import Document, Skipped, discover, load, read
-from index.embedding import Embedder, model_identity
+from index.embedding import Embedder, model_identity, pack_vectors
 from index.lexical import LexicalIndex
 from index.store import ChromaStore, Pointer, Record, version_name, version_of
 
@@ -85,7 +93,9 @@ def chunk_id(source: str, position: int, sha: str) -> str:
 def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record]:
     records = []
     for chunk in chunk_text(doc.text, size, overlap):
+        sentences = split_sentences(chunk.text)
         meta: dict[str, Any] = {
+            SENTENCE_SPANS: ";".join(f"{s.start}-{s.end}" for s in sentences),
             "source": doc.source,
             "title": doc.title,
             "kind": doc.kind,
@@ -93,7 +103,7 @@ def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record
             "start": chunk.start,
             "end": chunk.end,
             "doc_sha": sha256,
-            "text_sha": chunk.sha,
+            "text_sha": text_sha(contextual_text(doc.title, chunk.text)),
         }
         for key in ("outlet", "author", "date"):
             value = getattr(doc, key)
@@ -220,7 +230,10 @@ class Indexer:
         self._progress("lexical", 0, 1)
         records = {r.id: r for r in self.store.records(name)}
         ordered = [records[i] for entry in manifest.values() for i in entry.ids]
-        lexical = LexicalIndex.build([r.id for r in ordered], [r.text for r in ordered])
+        lexical = LexicalIndex.build(
+            [r.id for r in ordered],
+            [contextual_text(str(r.metadata.get("title", "")), r.text) for r in ordered],
+        )
         self.catalog.write(name, manifest, lexical)
         self._progress("lexical", 1, 1)
 
@@ -267,14 +280,16 @@ class Indexer:
     def _write(self, name: str, pointer: Pointer | None, model: str, records: list[Record]) -> int:
         """Add records to `name`, embedding only texts with no stored vector. Returns how
         many distinct texts were embedded."""
+        import numpy as np
+
         if not records:
             return 0
         sources = [name]
         if pointer and pointer.embedding_model == model:
             sources.insert(0, pointer.collection)
-        known = self.store.vectors_for(sources, "text_sha", (r.metadata["text_sha"] for r in records))
-        import numpy as np
-
+        known = self.store.vectors_for(
+            sources, "text_sha", (r.metadata["text_sha"] for r in records), SENTENCE_VECTORS
+        )
         embedded = 0
         total = len(records)
         done = 0
@@ -286,19 +301,43 @@ class Indexer:
 
         for start in range(0, total, EMBED_GROUP):
             group = records[start : start + EMBED_GROUP]
-            todo: dict[str, str] = {}
+            todo: dict[str, Record] = {}
             for record in group:
-                sha = record.metadata["text_sha"]
-                if sha not in known:
-                    todo.setdefault(sha, record.text)
+                if record.metadata["text_sha"] not in known:
+                    todo.setdefault(record.metadata["text_sha"], record)
             if todo:
-                vectors = self._embed().embed_documents(list(todo.values()), progress=tick)
-                known.update(zip(todo, vectors, strict=True))
+                known.update(self._embed_records(list(todo.values()), tick))
                 embedded += len(todo)
-            matrix = np.asarray([known[r.metadata["text_sha"]] for r in group], dtype=np.float32)
-            self.store.add(name, group, matrix)
+            matrix = np.asarray([known[r.metadata["text_sha"]][0] for r in group], dtype=np.float32)
+            with_sentences = [
+                Record(r.id, r.text, {**r.metadata, **known[r.metadata["text_sha"]][1]})
+                for r in group
+            ]
+            self.store.add(name, with_sentences, matrix)
             done += len(group)
             ticks[0] = 0
             self._progress("embedding", done, total)
         return embedded
 
+    def _embed_records(
+        self, records: list[Record], tick: Callable[[int], None]
+    ) -> dict[str, tuple[Any, dict[str, str]]]:
+        """Vectors of the records' contextual texts and, where the model can give them
+        from the same pass, of each of their sentences."""
+        embedder = self._embed()
+        texts, spans = [], []
+        for record in records:
+            title = str(record.metadata["title"])
+            texts.append(contextual_text(title, record.text))
+            shift = len(texts[-1]) - len(record.text)
+            spans.append([(a + shift, b + shift) for a, b in parse_spans(record.metadata)])
+        shas = [r.metadata["text_sha"] for r in records]
+        with_spans = getattr(embedder, "embed_with_spans", None)
+        if with_spans is None:
+            vectors = embedder.embed_documents(texts, progress=tick)
+            return {sha: (vector, {}) for sha, vector in zip(shas, vectors, strict=True)}
+        vectors, parts = with_spans(texts, spans, progress=tick)
+        return {
+            sha: (vector, {SENTENCE_VECTORS: pack_vectors(part)})
+            for sha, vector, part in zip(shas, vectors, parts, strict=True)
+        }

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from index.chunking import contextual_text
 from index.lexical import LexicalIndex
 from index.store import ChromaStore, Pointer, Record, write_json_atomic
 
@@ -108,7 +109,10 @@ class Catalog:
             store.records(pointer.collection),
             key=lambda r: (str(r.metadata.get("source")), int(r.metadata.get("position", 0))),
         )
-        lexical = LexicalIndex.build([r.id for r in records], [r.text for r in records])
+        lexical = LexicalIndex.build(
+            [r.id for r in records],
+            [contextual_text(str(r.metadata.get("title", "")), r.text) for r in records],
+        )
         self.write(pointer.collection, manifest_from_records(records), lexical)
         return lexical
 

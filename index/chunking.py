@@ -49,6 +49,29 @@ class Chunk:
         return text_sha(self.text)
 
 
+def contextual_text(title: str, text: str) -> str:
+    """What is embedded and BM25-indexed for a chunk: its document's title, then the chunk.
+
+    The title carries the subject that a chunk's own sentences often leave implicit.
+    """
+    return f"{title}\n{text}" if title else text
+
+
+# Chunk metadata: the chunk's sentences as "start-end;…" offsets into the chunk text,
+# and their vectors (see index.embedding.pack_vectors), in the same order.
+SENTENCE_SPANS = "sentence_spans"
+SENTENCE_VECTORS = "sentence_vectors"
+
+
+def parse_spans(metadata: dict[str, object]) -> list[tuple[int, int]]:
+    spans = []
+    for part in str(metadata.get(SENTENCE_SPANS, "") or "").split(";"):
+        start, _, end = part.partition("-")
+        if start.isdigit() and end.isdigit():
+            spans.append((int(start), int(end)))
+    return spans
+
+
 def text_sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

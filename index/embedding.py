@@ -14,7 +14,7 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,6 +27,38 @@ MAX_TOKENS = 256
 DIM = 384
 
 Progress = Callable[[int], None]
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def pack_vectors(vectors: np.ndarray) -> str:
+    """Unit vectors as compact text (int8, base64) for a metadata field."""
+    import base64
+
+    import numpy as np
+
+    if vectors.size == 0:
+        return ""
+    scale = np.abs(vectors).max(axis=1, keepdims=True)
+    quantized = np.round(vectors / np.clip(scale, 1e-12, None) * 127).astype(np.int8)
+    return base64.b64encode(quantized.tobytes()).decode("ascii")
+
+
+def unpack_vectors(text: str, dim: int = DIM) -> np.ndarray:
+    """The inverse of `pack_vectors`, renormalised to unit length."""
+    import base64
+
+    import numpy as np
+
+    if not text:
+        return np.zeros((0, dim), dtype=np.float32)
+    raw = np.frombuffer(base64.b64decode(text), dtype=np.int8).astype(np.float32)
+    return _unit(raw.reshape(-1, dim))
 
 
 class EmbeddingError(RuntimeError):
@@ -105,7 +137,7 @@ class OnnxMiniLM:
             str(weights), options, providers=["CPUExecutionProvider"]
         )
 
-    def _run(self, texts: Sequence[str]) -> np.ndarray:
+    def _hidden(self, texts: Sequence[str]) -> tuple[Any, np.ndarray, np.ndarray]:
         import numpy as np
 
         encoded = self._tokenizer.encode_batch(list(texts))
@@ -115,10 +147,46 @@ class OnnxMiniLM:
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
         )[0]
+        return encoded, mask, hidden
+
+    def _run(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        _, mask, hidden = self._hidden(texts)
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return _unit(pooled)
+
+    def embed_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Progress | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors of the texts and, from the same pass, of character spans inside them
+        (their tokens' contextual states, mean-pooled: "late chunking"). A span past the
+        truncation point gets a zero vector."""
+        import numpy as np
+
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        parts: list[np.ndarray] = [np.zeros((0, DIM), dtype=np.float32)] * len(texts)
+        for batch in _length_batches(texts, self.batch_size):
+            encoded, mask, hidden = self._hidden([texts[i] for i in batch])
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            out[batch] = _unit(pooled)
+            for row, i in enumerate(batch):
+                offsets = np.array(encoded[row].offsets, dtype=np.int64)
+                real = (mask[row] > 0) & (offsets[:, 1] > offsets[:, 0])
+                vectors = np.zeros((len(spans[i]), DIM), dtype=np.float32)
+                for k, (start, end) in enumerate(spans[i]):
+                    inside = real & (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
+                    if inside.any():
+                        vectors[k] = hidden[row][inside].mean(axis=0)
+                parts[i] = _unit(vectors)
+            if progress:
+                progress(len(batch))
+        return out, parts
 
     def embed_documents(
         self, texts: Sequence[str], progress: Progress | None = None

@@ -72,6 +72,17 @@ class LexicalIndex:
         tokenizer.load_vocab(str(directory))
         return cls(retriever, tokenizer, ids)
 
+    def document_frequencies(self) -> dict[str, int]:
+        """How many chunks hold each (stemmed) term."""
+        import numpy as np
+
+        counts = np.diff(self._retriever.scores["indptr"])
+        return {
+            term: int(counts[i])
+            for term, i in self._retriever.vocab_dict.items()
+            if term and i < len(counts)
+        }
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Up to `k` (chunk id, BM25 score) pairs, best first; only positive scores."""
         if not self.ids:

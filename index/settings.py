@@ -44,7 +44,14 @@ class Settings(BaseSettings):
     # How often (seconds) a reader checks whether the writer switched versions
     refresh_seconds: float = Field(default=2.0, ge=0)
 
-    @field_validator("chroma_url", "embed_url", mode="before")
+    # Optional LLM (any OpenAI-compatible chat endpoint); unset: extractive answers only
+    llm_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(default=20.0, gt=0)
+
+    @field_validator("chroma_url", "embed_url", "llm_url", "llm_api_key", "embed_api_key",
+                     mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

@@ -256,10 +256,13 @@ class ChromaStore:
         }
         return [found[i] for i in ids if i in found]
 
-    def vectors_for(self, names: Iterable[str], key: str, values: Iterable[str]) -> dict[str, Any]:
-        """Vectors already stored for records whose metadata `key` is in `values`."""
+    def vectors_for(
+        self, names: Iterable[str], key: str, values: Iterable[str], *fields: str
+    ) -> dict[str, tuple[Any, dict[str, Any]]]:
+        """Vectors already stored for records whose metadata `key` is in `values`, with
+        those records' metadata `fields`."""
         wanted = list(dict.fromkeys(values))
-        found: dict[str, Any] = {}
+        found: dict[str, tuple[Any, dict[str, Any]]] = {}
         for name in names:
             collection = self._collection(name)
             missing = [v for v in wanted if v not in found]
@@ -267,7 +270,8 @@ class ChromaStore:
                 part = missing[start : start + 500]
                 got = collection.get(where={key: {"$in": part}}, include=["embeddings", "metadatas"])
                 for vector, meta in zip(got["embeddings"], got["metadatas"], strict=True):
-                    found.setdefault(meta[key], vector)
+                    extra = {f: meta[f] for f in fields if f in meta}
+                    found.setdefault(meta[key], (vector, extra))
         return found
 
     def _pages(self, name: str, include: list[str]) -> Iterator[dict[str, Any]]:

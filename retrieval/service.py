@@ -1,8 +1,11 @@
-"""The service object every front end calls: rebuild, status, and (later) answers."""
+"""The service object every front end calls: answers, rebuild, status."""
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -10,6 +13,16 @@ if TYPE_CHECKING:
     from index.embedding import Embedder
     from index.settings import Settings
     from index.store import ChromaStore
+    from retrieval.answer import Answer, Selection
+    from retrieval.conversation import Conversation
+    from retrieval.extractive import Idf
+    from retrieval.llm import ChatLLM
+    from retrieval.search import Passage, Retriever
+
+log = logging.getLogger("attache.answers")
+
+CANDIDATE_PASSAGES = 20
+_MARKER = re.compile(r"\[(\d+)\]")
 
 
 class Attache:
@@ -20,6 +33,7 @@ class Attache:
         settings: Settings,
         store: ChromaStore | None = None,
         embedder: Embedder | None = None,
+        llm: ChatLLM | None = None,
     ) -> None:
         from index.store import ChromaStore
 
@@ -27,6 +41,10 @@ class Attache:
         self.store = store or ChromaStore(settings.data_dir, settings.chroma_url)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
+        self._retriever: Retriever | None = None
+        self._idf: tuple[Any, Idf] | None = None
+        self._llm = llm
+        self._lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:
@@ -36,6 +54,126 @@ class Attache:
 
                 self._embedder = load_embedder(self.settings)
             return self._embedder
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                from retrieval.search import Retriever
+
+                self._retriever = Retriever(
+                    self.store,
+                    self.embedder,
+                    self.settings.data_dir,
+                    refresh_seconds=self.settings.refresh_seconds,
+                )
+            return self._retriever
+
+    @property
+    def llm(self) -> ChatLLM | None:
+        if self._llm is None and self.settings.llm_url:
+            from retrieval.llm import ChatLLM
+
+            key = self.settings.llm_api_key
+            self._llm = ChatLLM(
+                self.settings.llm_url,
+                self.settings.llm_model,
+                key.get_secret_value() if key else None,
+                timeout=self.settings.llm_timeout,
+            )
+        return self._llm
+
+    def _idf_for(self, retriever: Retriever) -> Idf:
+        from retrieval.extractive import Idf
+
+        lexical = retriever.lexical()
+        with self._lock:
+            if self._idf is None or self._idf[0] is not lexical:
+                self._idf = (lexical, Idf(lexical))
+            return self._idf[1]
+
+    def warm_up(self) -> None:
+        """Load the model and the current index now rather than on the first question."""
+        retriever = self.retriever
+        self._idf_for(retriever)
+        self.embedder.embed_query("warm up")
+
+    def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
+        """Answer from the documents, citing them, or say plainly that they don't."""
+        from retrieval.answer import NO_ANSWER, Answer, cite, select
+
+        started = time.perf_counter()
+        question = " ".join(question.split())
+        if not question:
+            raise ValueError("the question is empty")
+        context, resolved, note = "", question, ""
+        if conversation is not None and conversation.turns:
+            context = conversation.context_for(question)
+            if context and self.llm is not None:
+                try:
+                    history = [(t.question, t.answer) for t in conversation.turns]
+                    resolved, context = self.llm.condense(history, question), ""
+                except Exception as exc:  # any failure: keep the offline resolution
+                    log.warning("LLM follow-up resolution failed: %s", exc)
+            if context:
+                resolved = f"{question} ({context})"
+        retriever = self.retriever
+        vector = self.embedder.embed_query(resolved)
+        passages = retriever.search(resolved, CANDIDATE_PASSAGES, vector=vector)
+        selection = select(
+            resolved if not context else question,
+            passages,
+            self._idf_for(retriever),
+            context=context,
+            query_vector=vector,
+        )
+
+        answered = selection.answered
+        text, citations = cite(selection.sentences) if answered else (NO_ANSWER, [])
+        if self.llm is not None and selection.passages:
+            try:
+                answered, text, citations = self._llm_answer(resolved, selection)
+            except Exception as exc:  # LLMError and anything unexpected: fall back
+                note = f"{exc}; showing the extractive answer instead"
+                log.warning("LLM answer failed: %s", exc)
+        if not answered:
+            text, citations = NO_ANSWER, []
+        answer = Answer(
+            question=question,
+            answered=answered,
+            answer=text,
+            citations=citations,
+            passages=selection.passages,
+            seconds=time.perf_counter() - started,
+            resolved_question=resolved,
+            note=note,
+            evidence=selection.evidence,
+        )
+        if conversation is not None:
+            conversation.add(question, resolved, text, answered)
+        return answer
+
+    def _llm_answer(self, question: str, selection: Selection) -> tuple[bool, str, list[Any]]:
+        """The LLM's answer, its markers renumbered to citations quoting the documents."""
+        from retrieval.answer import Citation
+
+        assert self.llm is not None
+        reply = self.llm.answer(question, selection.passages)
+        if not reply.answered:
+            return False, "", []
+        citations: list[Citation] = []
+        numbers: dict[int, int] = {}
+        for n in reply.cited:
+            passage: Passage = selection.passages[n - 1]
+            quote = next((c for c in selection.ranked if c.passage.id == passage.id), None)
+            start, end, text = (
+                (quote.start, quote.end, quote.text) if quote
+                else (passage.start, passage.end, passage.text)
+            )
+            numbers[n] = len(citations) + 1
+            citations.append(Citation(numbers[n], passage.source, passage.title, text, start, end))
+        text = _MARKER.sub(lambda m: f"[{numbers[int(m.group(1))]}]", reply.text)
+        return True, text, citations
 
     def rebuild(self, progress: ProgressCallback | None = None) -> RebuildReport:
         """Bring the index up to date with the documents folder."""

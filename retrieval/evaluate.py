@@ -1,0 +1,155 @@
+"""`attache eval`: run a question file through the service and measure the answers.
+
+Question files are JSON lines with `question` (and optionally `id`), plus either
+SQuAD-style gold answers (`answers`, `doc`) or the seeds format (`expect_any` with
+`expect_source`, or `expect_refusal`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import string
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = set(string.punctuation)
+
+
+def normalize(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, articles or extra spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def contains_answer(text: str, answers: Iterable[str]) -> bool:
+    normalized = normalize(text)
+    return any(normalize(a) and normalize(a) in normalized for a in answers)
+
+
+def read_questions(path: Path) -> list[dict[str, Any]]:
+    questions = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(f"{path}:{number}: not JSON ({exc})") from None
+            if not isinstance(item, dict) or not str(item.get("question", "")).strip():
+                raise ValueError(f"{path}:{number}: no question")
+            item.setdefault("id", str(number))
+            questions.append(item)
+    return questions
+
+
+@dataclass
+class Scores:
+    total: int = 0
+    refused: int = 0
+    lengths: list[int] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    gold: int = 0  # questions with SQuAD-style gold answers
+    hit1: int = 0
+    hit5: int = 0
+    answer_hit: int = 0
+    checked: int = 0  # questions with seeds-style expectations
+    passed: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        def share(n: int, d: int) -> float | None:
+            return round(n / d, 4) if d else None
+
+        latencies = sorted(self.latencies)
+
+        def percentile(q: float) -> float | None:
+            if not latencies:
+                return None
+            return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1)
+
+        data: dict[str, Any] = {
+            "questions": self.total,
+            "refused": self.refused,
+            "refusal_rate": share(self.refused, self.total),
+            "median_answer_chars": statistics.median(self.lengths) if self.lengths else None,
+            "latency_ms_p50": percentile(0.50),
+            "latency_ms_p95": percentile(0.95),
+            "latency_ms_mean": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
+        }
+        if self.gold:
+            data.update(
+                hit_at_1=share(self.hit1, self.gold),
+                hit_at_5=share(self.hit5, self.gold),
+                answer_hit=share(self.answer_hit, self.gold),
+            )
+        if self.checked:
+            data.update(passed=self.passed, checked=self.checked,
+                        pass_rate=share(self.passed, self.checked))
+        return data
+
+
+def judge(item: dict[str, Any], result: dict[str, Any], scores: Scores) -> dict[str, Any]:
+    """Score one result against its question's expectations; returns the verdicts."""
+    verdict: dict[str, Any] = {}
+    answer = result["answer"] if result["answered"] else ""
+    scores.total += 1
+    scores.latencies.append(result["seconds"])
+    if result["answered"]:
+        scores.lengths.append(len(result["answer"]))
+    else:
+        scores.refused += 1
+    if item.get("answers"):
+        answers = item["answers"]
+        doc = item.get("doc")
+
+        def hit(passage: dict[str, Any]) -> bool:
+            return (doc is None or passage["source"] == doc) and contains_answer(
+                passage["text"], answers
+            )
+
+        scores.gold += 1
+        verdict["hit_at_1"] = any(hit(p) for p in result["passages"][:1])
+        verdict["hit_at_5"] = any(hit(p) for p in result["passages"][:5])
+        verdict["answer_hit"] = bool(answer) and contains_answer(answer, answers)
+        scores.hit1 += verdict["hit_at_1"]
+        scores.hit5 += verdict["hit_at_5"]
+        scores.answer_hit += verdict["answer_hit"]
+    if "expect_any" in item or item.get("expect_refusal"):
+        scores.checked += 1
+        if item.get("expect_refusal"):
+            ok = not result["answered"]
+        else:
+            wanted = [w.lower() for w in item.get("expect_any", [])]
+            source = item.get("expect_source")
+            ok = (
+                result["answered"]
+                and any(w in answer.lower() for w in wanted)
+                and (source is None or any(c["source"] == source for c in result["citations"]))
+            )
+        verdict["passed"] = ok
+        scores.passed += ok
+        if not ok:
+            scores.failures.append(f"{item['id']}: {item['question']}")
+    return verdict
+
+
+def run(
+    questions: list[dict[str, Any]],
+    ask: Callable[[str], dict[str, Any]],
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[tuple[dict[str, Any], Scores]]:
+    """Ask every question; yield each result (the `ask` schema plus `id`) with the
+    running scores."""
+    scores = Scores()
+    for number, item in enumerate(questions, 1):
+        result = ask(item["question"])
+        verdicts = judge(item, result, scores)
+        yield {"id": item["id"], **result, **({"verdict": verdicts} if verdicts else {})}, scores
+        if progress:
+            progress(number, len(questions))

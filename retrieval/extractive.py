@@ -1,0 +1,258 @@
+"""Extractive answering: pick the sentences of the retrieved passages that answer.
+
+Each candidate sentence is scored against the question by
+- lexical coverage: the IDF-weighted share of the question's content terms found in
+  the sentence (terms found only in the sentence's passage count for less);
+- the expected kind of answer: a "when" question wants a date, a "how many" one a
+  number, a "who" one a name that the question does not already contain;
+- the passage's retrieval rank and its dense similarity to the question.
+The best sentence answers; a second joins it when it comes from another document
+and scores nearly as well (documents that complement or contradict each other are
+both cited), or when the best one is too short to stand alone.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from index.chunking import split_sentences
+
+if TYPE_CHECKING:
+    from index.lexical import LexicalIndex
+    from retrieval.search import Passage
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each few
+    for from further had has have having he her here hers herself him himself his how i if in
+    into is it its itself just me more most my myself no nor not now of off on once only or
+    other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom whose why will with would you your
+    yours yourself yourselves one ones s t get got may might must shall upon many much
+    known called named tell say said according per""".split()
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
+_MONTHS = re.compile(
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b"
+)
+_TIME_WORDS = re.compile(
+    r"\b(century|centuries|decade|decades|year|years|ago|today|yesterday|tomorrow|Monday|"
+    r"Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|morning|evening|night|BC|AD|era|"
+    r"period|age|dynasty|reign|since|until|during|after|before|recently|later|earlier)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirteen|fourteen|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+    r"hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|"
+    r"dozens|half|third|quarter|percent|several|few|many|single|double|triple|twice)\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"\b[A-Z][\w'’.-]*[a-z][\w'’-]*\b")
+
+QUESTION_KINDS = (
+    ("when", re.compile(r"^\s*(when|what (year|date|time|day|month|century|decade|era|period))\b"
+                        r"|\b(what|which) (year|date|century|decade)\b|\bhow long ago\b", re.I)),
+    ("number", re.compile(r"\bhow (many|much|long|old|far|big|large|tall|high|often|fast|"
+                          r"heavy|deep|wide)\b|\b(what|which) (percentage|percent|number|"
+                          r"amount|proportion|share|size|population|rate|total)\b|\bnumber of\b"
+                          r"|\b(budget|budgets|cost|costs|price|salary|salaries|headcount|"
+                          r"count|funding|fee|fees|sum|figure|tally|turnout|score)\b", re.I)),
+    ("who", re.compile(r"^\s*(who|whom|whose)\b|\b(who|whom|whose)\b", re.I)),
+    ("where", re.compile(r"^\s*where\b|\bwhere\b", re.I)),
+)
+
+
+def question_kind(question: str) -> str:
+    for kind, pattern in QUESTION_KINDS:
+        if pattern.search(question):
+            return kind
+    return "other"
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed words of `text` that carry meaning (no stopwords, no single letters)."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+    return _stemmer().stemWords(words) if words else []
+
+
+_PERSON = re.compile(
+    r"\b(?:[A-Z][a-z]+\.?\s+)?[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z'’-]+\b"
+)
+
+
+def asked_names(question: str) -> list[str]:
+    """Names the question mentions (capitalised words past its first word)."""
+    words = _WORD.findall(question)
+    return [w for w in words[1:] if w[:1].isupper() and w.lower() not in STOPWORDS and len(w) > 1]
+
+
+def names_missing(question: str, text: str) -> float:
+    """The share of the question's names that `text` does not mention."""
+    names = asked_names(question)
+    if not names:
+        return 0.0
+    present = {w.lower() for w in _WORD.findall(text)}
+    missing = [n for n in names if n.lower() not in present]
+    return len(missing) / len(names)
+
+
+def has_new_name(sentence: str, question: str) -> bool:
+    """Whether the sentence names someone (two capitalised words) the question does not."""
+    asked = {w.lower() for w in _WORD.findall(question)}
+    for match in _PERSON.finditer(sentence):
+        words = match.group(0).replace(".", " ").split()
+        if any(w.lower() not in asked for w in words):
+            return True
+    return False
+
+
+def _type_match(kind: str, sentence: str, question: str) -> float:
+    """How well the sentence offers the kind of answer the question asks for (0 to 1)."""
+    if kind == "when":
+        if _YEAR.search(sentence) or _MONTHS.search(sentence):
+            return 1.0
+        return 0.5 if _TIME_WORDS.search(sentence) else 0.0
+    if kind == "number":
+        return 1.0 if _NUMBER.search(sentence) else 0.0
+    if kind in ("who", "where"):
+        asked = {w.lower() for w in _NAME.findall(question)}
+        names = [n for n in _NAME.findall(sentence) if n.lower() not in asked]
+        # the first word of a sentence is capitalised anyway
+        names = [n for n in names if not sentence.startswith(n) or len(names) > 1]
+        return 1.0 if names else 0.0
+    return 1.0
+
+
+@dataclass(frozen=True)
+class QuestionProfile:
+    text: str
+    kind: str
+    weights: dict[str, float]  # content stem -> IDF weight
+    unknown: float = 0.0  # share of the IDF weight on terms no indexed chunk contains
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights.values()) or 1.0
+
+
+@dataclass
+class Candidate:
+    passage: Passage
+    rank: int  # the passage's rank
+    start: int  # offsets into the document's text
+    end: int
+    text: str
+    coverage: float = 0.0
+    own: float = 0.0  # coverage by the sentence alone
+    semantic: float = 0.0  # cosine of the sentence's vector and the question's
+    type_match: float = 0.0
+    score: float = 0.0
+    terms: frozenset[str] = field(default_factory=frozenset)
+
+
+class Idf:
+    """Inverse document frequencies of stems over the indexed chunks."""
+
+    def __init__(self, lexical: LexicalIndex | None) -> None:
+        self._df: dict[str, int] = lexical.document_frequencies() if lexical else {}
+        self.docs = max(1, len(lexical.ids) if lexical else 1)
+
+    def df(self, stem: str) -> int:
+        return self._df.get(stem, 0)
+
+    def __call__(self, stem: str) -> float:
+        df = self._df.get(stem, 0)
+        return math.log(1 + (self.docs - df + 0.5) / (df + 0.5))
+
+
+CONTEXT_WEIGHT = 0.3
+SEMANTIC_WEIGHT = 1.0
+
+
+def profile(question: str, idf: Idf, context: str = "") -> QuestionProfile:
+    """The question's terms and IDF weights; `context` (terms carried from earlier turns
+    of a conversation) counts for less than the question's own words."""
+    weights = {s: idf(s) for s in dict.fromkeys(content_terms(question))}
+    for stem in content_terms(context):
+        weights.setdefault(stem, CONTEXT_WEIGHT * idf(stem))
+    total = sum(weights.values()) or 1.0
+    unknown = sum(w for s, w in weights.items() if idf.df(s) == 0) / total
+    return QuestionProfile(question, question_kind(question), weights, unknown)
+
+
+def _sentence_vectors(passage: Passage) -> dict[tuple[int, int], Any]:
+    from index.chunking import SENTENCE_VECTORS, parse_spans
+    from index.embedding import unpack_vectors
+
+    packed = passage.metadata.get(SENTENCE_VECTORS)
+    if not packed:
+        return {}
+    spans = parse_spans(passage.metadata)
+    vectors = unpack_vectors(str(packed))
+    return dict(zip(spans, vectors, strict=False)) if len(vectors) == len(spans) else {}
+
+
+def candidates(passages: Sequence[Passage], query_vector: Any = None) -> list[Candidate]:
+    """Every sentence of the passages, with its offsets in the document and, where the
+    index stored sentence vectors, its similarity to the question."""
+    found: dict[tuple[str, int], Candidate] = {}
+    for rank, passage in enumerate(passages):
+        vectors = _sentence_vectors(passage) if query_vector is not None else {}
+        for span in split_sentences(passage.text):
+            start, end = passage.start + span.start, passage.start + span.end
+            key = (passage.source, start)
+            if key in found:
+                continue
+            text = passage.text[span.start : span.end]
+            vector = vectors.get((span.start, span.end))
+            found[key] = Candidate(
+                passage, rank, start, end, text,
+                semantic=float(vector @ query_vector) if vector is not None else 0.0,
+                terms=frozenset(content_terms(text)),
+            )
+    return list(found.values())
+
+
+def score(profile: QuestionProfile, items: list[Candidate]) -> list[Candidate]:
+    """Score candidates in place and return them best first."""
+    total = profile.total
+    by_passage: dict[str, set[str]] = {}
+    for item in items:
+        if item.passage.id not in by_passage:
+            by_passage[item.passage.id] = set(content_terms(item.passage.title))
+        by_passage[item.passage.id].update(item.terms)
+    for item in items:
+        own = sum(w for s, w in profile.weights.items() if s in item.terms)
+        context = sum(
+            w for s, w in profile.weights.items()
+            if s not in item.terms and s in by_passage[item.passage.id]
+        )
+        item.own = own / total
+        item.coverage = (own + 0.35 * context) / total
+        item.type_match = _type_match(profile.kind, item.text, profile.text)
+        words = len(item.text.split())
+        brevity = 1.0 if words >= 6 else 0.6
+        item.score = (
+            item.coverage
+            + 0.15 * item.type_match
+            + 0.25 * max(item.passage.dense, 0.0)
+            + SEMANTIC_WEIGHT * max(item.semantic, 0.0)
+            + 0.10 / (1 + item.rank)
+        ) * brevity
+    return sorted(items, key=lambda c: -c.score)
