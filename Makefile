@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 # Index the documents folder (only what changed), then open the chat.
 chat: $(STAMP)
 	@$(BIN)/attache index rebuild
-	@echo "The index is ready. The chat arrives with the next release; try: $(BIN)/attache index status"
+	@$(BIN)/attache chat
 
 index: $(STAMP)
 	$(BIN)/attache index rebuild

@@ -240,12 +240,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from retrieval.evaluate import read_questions, run
+    from retrieval.search import NoIndex
 
     try:
         questions = read_questions(Path(args.questions))
     except (OSError, ValueError) as exc:
         raise CommandError(f"cannot read questions: {exc}") from None
     service = _service(args)
+    try:
+        service.warm_up()  # latency figures measure answering, not loading
+    except NoIndex as exc:
+        raise CommandError(str(exc)) from None
     out = Path(args.out).open("w", encoding="utf-8") if args.out else None
     scores = None
     try:

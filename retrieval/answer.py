@@ -7,7 +7,7 @@ sentences, and decides whether the documents answer at all.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from retrieval.extractive import (
@@ -145,8 +145,10 @@ def select(
     best_of: dict[str, float] = {}
     for item in ranked:
         best_of.setdefault(item.passage.id, item.score)
-    top = sorted(passages, key=lambda p: -(p.score + RERANK_WEIGHT * best_of.get(p.id, 0.0)))
-    kept = top[:k]
+    reranked = [
+        replace(p, score=p.score + RERANK_WEIGHT * best_of.get(p.id, 0.0)) for p in passages
+    ]
+    kept = sorted(reranked, key=lambda p: -p.score)[:k]
     kept_ids = {p.id for p in kept}
     ranked = [c for c in ranked if c.passage.id in kept_ids]
     if not ranked:
@@ -165,7 +167,7 @@ def select(
         None,
     )
     if other_source is not None:
-        chosen.append(other_source)
+        chosen.append(_antecedent(prof, other_source, ranked) or other_source)
     elif antecedent is None:
         runner_up = next(
             (c for c in ranked[1:3] if len(best.text) + len(c.text) <= MAX_ANSWER_CHARS), None
