@@ -183,6 +183,7 @@ class Idf:
 
 CONTEXT_WEIGHT = 0.3
 SEMANTIC_WEIGHT = 1.0
+HEADING_FACTOR = 0.85
 
 
 def profile(question: str, idf: Idf, context: str = "") -> QuestionProfile:
@@ -248,6 +249,8 @@ def score(profile: QuestionProfile, items: list[Candidate]) -> list[Candidate]:
         item.type_match = _type_match(profile.kind, item.text, profile.text)
         words = len(item.text.split())
         brevity = 1.0 if words >= 6 else 0.6
+        if item.passage.title and item.text.startswith(item.passage.title):
+            brevity *= HEADING_FACTOR  # the headline: the body says it in full
         item.score = (
             item.coverage
             + 0.15 * item.type_match

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from index.store import ChromaStore, Pointer
 
 DENSE_WEIGHT = 0.5
-CANDIDATES = 20
+CANDIDATES = 30
 
 
 def _min_max(scores: dict[str, float]) -> dict[str, float]:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("attache.answers")
 
-CANDIDATE_PASSAGES = 20
+CANDIDATE_PASSAGES = 30
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
