@@ -6,9 +6,10 @@ Every field is listed, with a comment, in `.env.example`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 
@@ -50,10 +51,35 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout: float = Field(default=20.0, gt=0)
 
+    # Discord
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token")
+    )
+    discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    discord_channel_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    discord_admin_role: str | None = None
+    discord_cooldown_seconds: float = Field(default=5.0, ge=0)
+    discord_max_question_chars: int = Field(default=500, ge=10, le=4000)
+    discord_max_in_flight: int = Field(default=8, ge=1, le=256)
+
     @field_validator("chroma_url", "embed_url", "llm_url", "llm_api_key", "embed_api_key",
                      mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("discord_guild_ids", "discord_channel_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("discord_admin_role", "discord_token", mode="before")
+    @classmethod
+    def _blank_text_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
         return value

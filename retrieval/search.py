@@ -100,6 +100,11 @@ class Retriever:
                     self._version = _Version(pointer, self.catalog.lexical(self.store, pointer))
             return self._version
 
+    def refresh(self) -> None:
+        """Check the pointer on the next search, whatever `refresh_seconds` says."""
+        with self._lock:
+            self._checked = float("-inf")
+
     def lexical(self) -> LexicalIndex:
         return self._current().lexical
 

@@ -179,7 +179,10 @@ class Attache:
         """Bring the index up to date with the documents folder."""
         from index.build import Indexer
 
-        return Indexer(self.settings, self.store, lambda: self.embedder, progress).rebuild()
+        report = Indexer(self.settings, self.store, lambda: self.embedder, progress).rebuild()
+        if self._retriever is not None:
+            self._retriever.refresh()
+        return report
 
     def status(self) -> dict[str, Any]:
         """The indexed documents and how the index was built."""
