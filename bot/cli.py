@@ -275,6 +275,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_discord(args: argparse.Namespace) -> int:
+    from bot.discord_bot import run_bot
+
+    return run_bot(_settings(args))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from retrieval.bench import run_bench
+
+    report = run_bench(
+        _settings(args), Path(args.docs) if args.docs else None, quick=args.quick,
+        progress=None if args.json else lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    if args.json:
+        _print_json(report)
+    else:
+        from retrieval.bench import format_report
+
+        _console().print(format_report(report), markup=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="attache",
@@ -311,6 +333,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", metavar="RESULTS.jsonl", help="write one result per question")
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
     evaluate.set_defaults(handler=cmd_eval)
+
+    discord = commands.add_parser("discord", help="run the Discord bot (settings from .env)")
+    discord.set_defaults(handler=cmd_discord)
+
+    bench = commands.add_parser("bench", help="measure build and query speed and memory")
+    bench.add_argument("--docs", metavar="DIR",
+                       help="corpus folder (default ../shared/eval/squad-public/docs)")
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.add_argument("--quick", action="store_true",
+                       help="smaller growth sizes (1k and 10k chunks), for a fast look")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 
