@@ -281,12 +281,25 @@ def cmd_discord(args: argparse.Namespace) -> int:
     return run_bot(_settings(args))
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("sizes are whole numbers, e.g. 10000,100000") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("sizes are whole numbers, e.g. 10000,100000")
+    return sizes
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from retrieval.bench import run_bench
 
+    if args.docs and not Path(args.docs).is_dir():
+        raise CommandError(f"benchmark corpus not found: {args.docs}")
     report = run_bench(
         _settings(args), Path(args.docs) if args.docs else None, quick=args.quick,
         progress=None if args.json else lambda line: print(line, file=sys.stderr, flush=True),
+        sizes=args.sizes,
     )
     if args.json:
         _print_json(report)
@@ -343,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.add_argument("--quick", action="store_true",
                        help="smaller growth sizes (1k and 10k chunks), for a fast look")
+    bench.add_argument("--sizes", type=_sizes, metavar="N,N",
+                       help="growth store sizes in chunks (default 10000,100000)")
     bench.set_defaults(handler=cmd_bench)
     return parser
 
