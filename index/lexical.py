@@ -92,9 +92,10 @@ class LexicalIndex:
         )
         if not tokens or not tokens[0]:
             return []
-        docs, scores = self._retriever.retrieve(
-            tokens, k=min(k, len(self.ids)), show_progress=False, n_threads=1
-        )
-        return [
-            (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
-        ]
+        import numpy as np
+
+        scores = self._retriever.get_scores(tokens[0])
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[int(d)], float(scores[d])) for d in top if scores[d] > 0]

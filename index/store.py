@@ -281,24 +281,25 @@ class ChromaStore:
         for offset in range(0, total, step):
             yield collection.get(limit=step, offset=offset, include=include)
 
-    def query(self, name: str, vector: Sequence[float], k: int) -> list[Hit]:
-        """The `k` nearest records to `vector`."""
+    def query(
+        self, name: str, vector: Sequence[float], k: int, with_records: bool = True
+    ) -> list[Hit]:
+        """The `k` nearest records to `vector` (ids and distances only unless
+        `with_records`)."""
         import numpy as np
 
+        include = ["documents", "metadatas", "distances"] if with_records else ["distances"]
         got = self._collection(name).query(
             query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
             n_results=k,
-            include=["documents", "metadatas", "distances"],
+            include=include,
         )
+        ids, distances = got["ids"][0], got["distances"][0]
+        texts = got["documents"][0] if with_records else [""] * len(ids)
+        metas = got["metadatas"][0] if with_records else [{}] * len(ids)
         return [
             Hit(rid, text or "", dict(meta or {}), float(dist))
-            for rid, text, meta, dist in zip(
-                got["ids"][0],
-                got["documents"][0],
-                got["metadatas"][0],
-                got["distances"][0],
-                strict=True,
-            )
+            for rid, text, meta, dist in zip(ids, texts, metas, distances, strict=True)
         ]
 
 

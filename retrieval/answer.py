@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from retrieval.extractive import (
+    AnalysisCache,
     Candidate,
     Idf,
     QuestionProfile,
@@ -136,12 +137,13 @@ def select(
     k: int = PASSAGES,
     context: str = "",
     query_vector: Any = None,
+    cache: AnalysisCache | None = None,
 ) -> Selection:
     """Rerank passages by their best sentence and choose the answer sentences."""
     if not passages:
         return Selection([], [], None, 0.0, [])
     prof = profile(question, idf, context)
-    ranked = score(prof, candidates(passages, query_vector))
+    ranked = score(prof, candidates(passages, query_vector, cache))
     best_of: dict[str, float] = {}
     for item in ranked:
         best_of.setdefault(item.passage.id, item.score)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -197,35 +199,77 @@ def profile(question: str, idf: Idf, context: str = "") -> QuestionProfile:
     return QuestionProfile(question, question_kind(question), weights, unknown)
 
 
-def _sentence_vectors(passage: Passage) -> dict[tuple[int, int], Any]:
+@dataclass(frozen=True)
+class Analysis:
+    """A passage cut into sentences: spans (offsets into the passage text), their
+    content terms, and their vectors when the index stored them (else None)."""
+
+    spans: list[tuple[int, int]]
+    terms: list[frozenset[str]]
+    vectors: Any
+
+
+def analyse(passage: Passage) -> Analysis:
     from index.chunking import SENTENCE_VECTORS, parse_spans
     from index.embedding import unpack_vectors
 
-    packed = passage.metadata.get(SENTENCE_VECTORS)
-    if not packed:
-        return {}
     spans = parse_spans(passage.metadata)
-    vectors = unpack_vectors(str(packed))
-    return dict(zip(spans, vectors, strict=False)) if len(vectors) == len(spans) else {}
+    if not spans or spans[-1][1] > len(passage.text):
+        spans = [(s.start, s.end) for s in split_sentences(passage.text)]
+        vectors = None
+    else:
+        vectors = unpack_vectors(str(passage.metadata.get(SENTENCE_VECTORS) or ""))
+        if len(vectors) != len(spans):
+            vectors = None
+    terms = [frozenset(content_terms(passage.text[a:b])) for a, b in spans]
+    return Analysis(spans, terms, vectors)
 
 
-def candidates(passages: Sequence[Passage], query_vector: Any = None) -> list[Candidate]:
+class AnalysisCache:
+    """Recently analysed passages, keyed by chunk id and content hash (so never stale)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], Analysis] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, passage: Passage) -> Analysis:
+        key = (passage.id, str(passage.metadata.get("text_sha", "")))
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        found = analyse(passage)
+        with self._lock:
+            self._items[key] = found
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return found
+
+
+def candidates(
+    passages: Sequence[Passage], query_vector: Any = None, cache: AnalysisCache | None = None
+) -> list[Candidate]:
     """Every sentence of the passages, with its offsets in the document and, where the
     index stored sentence vectors, its similarity to the question."""
     found: dict[tuple[str, int], Candidate] = {}
     for rank, passage in enumerate(passages):
-        vectors = _sentence_vectors(passage) if query_vector is not None else {}
-        for span in split_sentences(passage.text):
-            start, end = passage.start + span.start, passage.start + span.end
+        analysis = cache.get(passage) if cache is not None else analyse(passage)
+        similarities = (
+            analysis.vectors @ query_vector
+            if analysis.vectors is not None and query_vector is not None
+            else None
+        )
+        for i, (a, b) in enumerate(analysis.spans):
+            start = passage.start + a
             key = (passage.source, start)
             if key in found:
                 continue
-            text = passage.text[span.start : span.end]
-            vector = vectors.get((span.start, span.end))
             found[key] = Candidate(
-                passage, rank, start, end, text,
-                semantic=float(vector @ query_vector) if vector is not None else 0.0,
-                terms=frozenset(content_terms(text)),
+                passage, rank, start, passage.start + b, passage.text[a:b],
+                semantic=float(similarities[i]) if similarities is not None else 0.0,
+                terms=analysis.terms[i],
             )
     return list(found.values())
 

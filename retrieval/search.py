@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,7 @@ class Retriever:
         data_dir: Any,
         refresh_seconds: float = 2.0,
         candidates: int = CANDIDATES,
+        cache_size: int = 4096,
     ) -> None:
         from index.catalog import Catalog
 
@@ -83,6 +85,8 @@ class Retriever:
         self._version: _Version | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._records: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
+        self.cache_size = cache_size
 
     @property
     def pointer(self) -> Pointer:
@@ -98,7 +102,22 @@ class Retriever:
                     raise NoIndex("nothing is indexed yet: run `attache index rebuild`")
                 if self._version is None or self._version.pointer != pointer:
                     self._version = _Version(pointer, self.catalog.lexical(self.store, pointer))
+                    self._records.clear()
             return self._version
+
+    def _fetch(self, name: str, ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Chunk texts and metadata, from the cache of recent ones or from Chroma."""
+        with self._lock:
+            found = {i: self._records[i] for i in ids if i in self._records}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            fetched = {r.id: (r.text, r.metadata) for r in self.store.get(name, missing)}
+            found.update(fetched)
+            with self._lock:
+                self._records.update(fetched)
+                while len(self._records) > self.cache_size:
+                    self._records.popitem(last=False)
+        return found
 
     def refresh(self) -> None:
         """Check the pointer on the next search, whatever `refresh_seconds` says."""
@@ -115,22 +134,17 @@ class Retriever:
             vector = self.embedder.embed_query(query)
         name = version.pointer.collection
         pool = max(self.candidates, k)
-        dense_hits = self.store.query(name, vector, pool)
+        dense_hits = self.store.query(name, vector, pool, with_records=False)
         lexical_hits = version.lexical.search(query, pool)
 
-        dense_scores = {h.id: 1.0 - h.distance for h in dense_hits}
+        dense = {h.id: 1.0 - h.distance for h in dense_hits}
+        lexical = dict(lexical_hits)
         fused: dict[str, float] = {}
-        for weight, scores in ((DENSE_WEIGHT, dense_scores), (1 - DENSE_WEIGHT, dict(lexical_hits))):
+        for weight, scores in ((DENSE_WEIGHT, dense), (1 - DENSE_WEIGHT, lexical)):
             for chunk, value in _min_max(scores).items():
                 fused[chunk] = fused.get(chunk, 0.0) + weight * value
         best = sorted(fused, key=lambda i: -fused[i])[:k]
-
-        records = {h.id: (h.text, h.metadata) for h in dense_hits}
-        missing = [i for i in best if i not in records]
-        if missing:
-            records.update((r.id, (r.text, r.metadata)) for r in self.store.get(name, missing))
-        dense = dense_scores
-        lexical = dict(lexical_hits)
+        records = self._fetch(name, best)
         passages = []
         for chunk in best:
             if chunk not in records:

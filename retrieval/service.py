@@ -45,6 +45,9 @@ class Attache:
         self._idf: tuple[Any, Idf] | None = None
         self._llm = llm
         self._lock = threading.Lock()
+        from retrieval.extractive import AnalysisCache
+
+        self._analyses = AnalysisCache()
 
     @property
     def embedder(self) -> Embedder:
@@ -126,6 +129,7 @@ class Attache:
             self._idf_for(retriever),
             context=context,
             query_vector=vector,
+            cache=self._analyses,
         )
 
         answered = selection.answered
