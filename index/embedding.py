@@ -25,6 +25,9 @@ MODEL_DIR = Path(__file__).with_name("model")
 WEIGHTS_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 MAX_TOKENS = 256
 DIM = 384
+# Most tokens (rows x longest row) in one batch: short texts go in full batches, long
+# ones in smaller batches, which keeps the attention buffers, and memory, bounded.
+TOKEN_BUDGET = 4096
 
 Progress = Callable[[int], None]
 
@@ -101,6 +104,7 @@ class OnnxMiniLM:
         batch_size: int = 32,
         threads: int = 0,
         max_tokens: int = MAX_TOKENS,
+        token_budget: int = TOKEN_BUDGET,
     ) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
@@ -127,8 +131,11 @@ class OnnxMiniLM:
         tokenizer = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
         # The exported tokenizer pads and truncates to a fixed 128: replace both.
         tokenizer.enable_truncation(max_length=max_tokens)
+        self._counter = Tokenizer.from_str(tokenizer.to_str())  # truncates, never pads
+        self._counter.no_padding()
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._tokenizer = tokenizer
+        self.token_budget = token_budget
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1
@@ -136,6 +143,21 @@ class OnnxMiniLM:
         self._session = onnxruntime.InferenceSession(
             str(weights), options, providers=["CPUExecutionProvider"]
         )
+
+    def _batches(self, texts: Sequence[str]) -> list[list[int]]:
+        """Indexes of the texts grouped by token length under the batch limits."""
+        lengths = [len(e.ids) for e in self._counter.encode_batch(list(texts))]
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for i in sorted(range(len(texts)), key=lengths.__getitem__):
+            rows = len(current) + 1
+            if current and (rows > self.batch_size or rows * lengths[i] > self.token_budget):
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
+        return batches
 
     def _hidden(self, texts: Sequence[str]) -> tuple[Any, np.ndarray, np.ndarray]:
         import numpy as np
@@ -170,7 +192,7 @@ class OnnxMiniLM:
 
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         parts: list[np.ndarray] = [np.zeros((0, DIM), dtype=np.float32)] * len(texts)
-        for batch in _length_batches(texts, self.batch_size):
+        for batch in self._batches(texts):
             encoded, mask, hidden = self._hidden([texts[i] for i in batch])
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
@@ -194,7 +216,7 @@ class OnnxMiniLM:
         import numpy as np
 
         out = np.zeros((len(texts), DIM), dtype=np.float32)
-        for batch in _length_batches(texts, self.batch_size):
+        for batch in self._batches(texts):
             out[batch] = self._run([texts[i] for i in batch])
             if progress:
                 progress(len(batch))

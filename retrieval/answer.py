@@ -28,6 +28,8 @@ NO_ANSWER = "The documents don't answer this question."
 PASSAGES = 5
 RERANK_WEIGHT = 1.0
 MAX_ANSWER_CHARS = 350  # a second sentence joins only while the answer stays this short
+MAX_COMPLEMENT_CHARS = 600
+COMPLEMENT_SHARE = 0.25
 SECOND_SOURCE_RATIO = 0.8
 # Answer only when the evidence reaches this (see `evidence`): set so that on the SQuAD
 # corpus, where every question is answerable, about 1% are refused.
@@ -105,7 +107,7 @@ def evidence(best: Candidate, prof: QuestionProfile) -> float:
     its passage holds count for less), how close it is in meaning, less the weight of
     question terms no document contains, and less when a "when" or "how many" question
     finds no date or number in it."""
-    missing_type = 1.0 - best.type_match if prof.kind in ("when", "number") else 0.0
+    missing_type = 1.0 - best.type_match if prof.kind in ("when", "number", "acronym") else 0.0
     return (
         0.5 * best.coverage
         + best.own
@@ -113,6 +115,17 @@ def evidence(best: Candidate, prof: QuestionProfile) -> float:
         - prof.unknown
         - missing_type
     )
+
+
+def _fits(best: Candidate, other: Candidate, prof: QuestionProfile) -> bool:
+    """Whether a runner-up sentence joins the best one: while the two stay short, or,
+    up to a longer limit, when it holds a question term the best one lacks (the best
+    names the subject, the other says what was asked about it)."""
+    length = len(best.text) + len(other.text)
+    if length <= MAX_ANSWER_CHARS:
+        return True
+    adds = sum(w for s, w in prof.weights.items() if s in other.terms and s not in best.terms)
+    return length <= MAX_COMPLEMENT_CHARS and adds >= COMPLEMENT_SHARE * prof.total
 
 
 _PRONOUN = re.compile(r"\b(he|she|they|his|her|their|him|them)\b", re.IGNORECASE)
@@ -172,7 +185,7 @@ def select(
         chosen.append(_antecedent(prof, other_source, ranked) or other_source)
     elif antecedent is None:
         runner_up = next(
-            (c for c in ranked[1:3] if len(best.text) + len(c.text) <= MAX_ANSWER_CHARS), None
+            (c for c in ranked[1:3] if _fits(best, c, prof)), None
         )
         if runner_up is not None:
             chosen.append(runner_up)

@@ -61,6 +61,8 @@ _NUMBER = re.compile(
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*[a-z][\w'’-]*\b")
 
 QUESTION_KINDS = (
+    ("acronym", re.compile(r"\b(stand|stands) for\b|\bshort for\b|\b(full|long) (name|form)\b"
+                           r"|\bacronym\b|\babbreviation\b", re.I)),
     ("when", re.compile(r"^\s*(when|what (year|date|time|day|month|century|decade|era|period))\b"
                         r"|\b(what|which) (year|date|century|decade)\b|\bhow long ago\b", re.I)),
     ("number", re.compile(r"\bhow (many|much|long|old|far|big|large|tall|high|often|fast|"
@@ -124,8 +126,17 @@ def has_new_name(sentence: str, question: str) -> bool:
     return False
 
 
+_ACRONYM = re.compile(r"\b[A-Z][A-Za-z]*[A-Z]\b")
+# Words that only frame an acronym question ("what does X stand for?").
+_ACRONYM_FRAME = frozenset({"stand", "short", "full", "long", "form", "name", "acronym",
+                            "abbrevi"})
+
+
 def _type_match(kind: str, sentence: str, question: str) -> float:
     """How well the sentence offers the kind of answer the question asks for (0 to 1)."""
+    if kind == "acronym":
+        acronyms = _ACRONYM.findall(question)
+        return 1.0 if any(f"({a})" in sentence for a in acronyms) else 0.0
     if kind == "when":
         if _YEAR.search(sentence) or _MONTHS.search(sentence):
             return 1.0
@@ -191,12 +202,15 @@ HEADING_FACTOR = 0.85
 def profile(question: str, idf: Idf, context: str = "") -> QuestionProfile:
     """The question's terms and IDF weights; `context` (terms carried from earlier turns
     of a conversation) counts for less than the question's own words."""
+    kind = question_kind(question)
     weights = {s: idf(s) for s in dict.fromkeys(content_terms(question))}
+    if kind == "acronym":
+        weights = {s: w for s, w in weights.items() if s not in _ACRONYM_FRAME} or weights
     for stem in content_terms(context):
         weights.setdefault(stem, CONTEXT_WEIGHT * idf(stem))
     total = sum(weights.values()) or 1.0
     unknown = sum(w for s, w in weights.items() if idf.df(s) == 0) / total
-    return QuestionProfile(question, question_kind(question), weights, unknown)
+    return QuestionProfile(question, kind, weights, unknown)
 
 
 @dataclass(frozen=True)
@@ -277,6 +291,8 @@ def candidates(
 def score(profile: QuestionProfile, items: list[Candidate]) -> list[Candidate]:
     """Score candidates in place and return them best first."""
     total = profile.total
+    # a definition is what an acronym question asks for; elsewhere the kind is a hint
+    type_weight = 1.0 if profile.kind == "acronym" else 0.15
     by_passage: dict[str, set[str]] = {}
     for item in items:
         if item.passage.id not in by_passage:
@@ -297,7 +313,7 @@ def score(profile: QuestionProfile, items: list[Candidate]) -> list[Candidate]:
             brevity *= HEADING_FACTOR  # the headline: the body says it in full
         item.score = (
             item.coverage
-            + 0.15 * item.type_match
+            + type_weight * item.type_match
             + 0.25 * max(item.passage.dense, 0.0)
             + SEMANTIC_WEIGHT * max(item.semantic, 0.0)
             + 0.10 / (1 + item.rank)
