@@ -1,0 +1,448 @@
+"""The Discord bot end to end: the real discord.py client logged in to the local
+Discord stand-in on 127.0.0.1, over the real service and a real index of the seeds
+(real model, embedded Chroma). Each test runs its own event loop under a hard timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import shutil
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from conftest import SEEDS
+
+from bot.discord_bot import (
+    BAD_TOKEN,
+    REINDEX_STARTED,
+    AttacheBot,
+    create_bot,
+    serve,
+)
+from index.documents import discover, load, read
+from index.settings import Settings
+from retrieval.conversation import Conversation
+from retrieval.service import Attache
+
+try:
+    from tests.discord_standin import OP_IDENTIFY, OP_RESUME, DiscordStandIn, RecordedRequest
+except ImportError:  # tests/ is on sys.path
+    from discord_standin import OP_IDENTIFY, OP_RESUME, DiscordStandIn, RecordedRequest
+
+POMPEO = "000_a92a2212d4dbd9c6.txt"
+BLINKEN = "004_703d1c81ffbf0c84.txt"
+CSET = "Who approved the creation of CSET?"
+OFFICE = "Who announced the new digital policy office?"
+FOLLOWUP_PATH = r"^/webhooks/\d+/[^/]+$"
+TEST_TIMEOUT = 20.0
+EPHEMERAL = 64
+
+
+def run(test: Callable[[], Awaitable[Any]], timeout: float = TEST_TIMEOUT) -> Any:
+    async def main() -> Any:
+        return await asyncio.wait_for(test(), timeout)
+
+    return asyncio.run(main())
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def seeds_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("discord-seeds-index")
+    shutil.copytree(SEEDS, root / "docs")
+    settings = Settings(docs_dir=root / "docs", data_dir=root / "data")
+    from index.embedding import OnnxMiniLM
+
+    Attache(settings, embedder=OnnxMiniLM()).rebuild()
+    return settings
+
+
+@pytest.fixture
+def own_index(seeds_index: Settings, tmp_path: Path) -> Settings:
+    """A copy of the seeds index this test may change."""
+    shutil.copytree(seeds_index.docs_dir, tmp_path / "own" / "docs")
+    shutil.copytree(seeds_index.data_dir, tmp_path / "own" / "data")
+    return seeds_index.model_copy(update={"docs_dir": tmp_path / "own" / "docs",
+                                          "data_dir": tmp_path / "own" / "data"})
+
+
+@pytest.fixture(autouse=True)
+def _quiet_discord_logs() -> None:
+    logging.getLogger("discord").setLevel(logging.WARNING)
+
+
+class ObservedAttache(Attache):
+    """The real service; it counts warm-ups, and can slow answers down or hold a rebuild
+    just before it publishes the new version."""
+
+    def __init__(self, *args: Any, ask_delay: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.warm_ups = 0
+        self.ask_delay = ask_delay
+        self.rebuild_paused = threading.Event()
+        self.resume_rebuild = threading.Event()
+        self.resume_rebuild.set()
+
+    def warm_up(self) -> None:
+        self.warm_ups += 1
+        super().warm_up()
+
+    def ask(self, question: str, conversation: Conversation | None = None) -> Any:
+        if self.ask_delay:
+            time.sleep(self.ask_delay)
+        return super().ask(question, conversation)
+
+    def rebuild(self, progress: Any = None) -> Any:
+        def observed(stage: str, done: int, total: int) -> None:
+            if stage == "lexical" and done == 0:
+                self.rebuild_paused.set()
+                if not self.resume_rebuild.wait(15):
+                    raise TimeoutError("the test never resumed the rebuild")
+            if progress is not None:
+                progress(stage, done, total)
+
+        return super().rebuild(observed)
+
+
+def make_service(settings: Settings, embedder: Any, **kwargs: Any) -> ObservedAttache:
+    return ObservedAttache(settings, embedder=embedder, **kwargs)
+
+
+def bot_settings(settings: Settings, standin: DiscordStandIn, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"discord_token": None, "discord_guild_ids": [standin.guild_id]}
+    values.update(overrides)
+    return settings.model_copy(update=values)
+
+
+@contextlib.asynccontextmanager
+async def running(standin: DiscordStandIn, bot: AttacheBot) -> AsyncIterator[AttacheBot]:
+    """`bot` logged in to the stand-in (setup_hook included) and connected for the block."""
+    with standin.patch_discord():
+        connect: asyncio.Task[None] | None = None
+        try:
+            await bot.login(standin.token)
+            connect = asyncio.create_task(bot.connect(reconnect=True))
+            ready = asyncio.create_task(bot.wait_until_ready())
+            done, _ = await asyncio.wait({connect, ready}, timeout=10,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if ready not in done:
+                ready.cancel()
+                if connect in done:
+                    connect.result()
+                raise AssertionError("bot did not become ready within 10 s")
+            yield bot
+        finally:
+            await bot.close()
+            if connect is not None:
+                try:
+                    await asyncio.wait_for(connect, 5)
+                except (TimeoutError, asyncio.CancelledError):
+                    connect.cancel()
+    standin.assert_loopback_only()
+
+
+def new_bot(standin: DiscordStandIn, settings: Settings, service: Attache) -> AttacheBot:
+    return create_bot(settings, service, guild_ready_timeout=0.1, **standin.client_kwargs())
+
+
+def document_texts(folder: Path) -> dict[str, str]:
+    files, _ = discover(folder, 10**7)
+    return {f.source: load(f, read(f)).text for f in files}
+
+
+async def callback_of(standin: DiscordStandIn, interaction: dict[str, Any]) -> RecordedRequest:
+    token = re.escape(interaction["token"])
+    return await standin.wait_for_request(
+        method="POST", path=rf"^/interactions/{interaction['id']}/{token}/callback$", timeout=10)
+
+
+async def followups_of(standin: DiscordStandIn, interaction: dict[str, Any], count: int = 1,
+                       timeout: float = 10) -> list[RecordedRequest]:
+    token = interaction["token"]
+
+    def delivered() -> list[RecordedRequest]:
+        return standin.find_requests(lambda r: token in r.path and r.status == 200,
+                                     method="POST", path=FOLLOWUP_PATH)
+
+    deadline = time.monotonic() + timeout
+    while len(delivered()) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(delivered())} follow-ups for {interaction['id']}, "
+                                 f"expected {count}")
+        await asyncio.sleep(0.02)
+    return delivered()
+
+
+async def ask(standin: DiscordStandIn, question: str, **kwargs: Any
+              ) -> tuple[dict[str, Any], RecordedRequest, RecordedRequest]:
+    """Send /ask; check the deferral; return the interaction, callback and answer."""
+    interaction = await standin.send_interaction("ask", {"question": question}, **kwargs)
+    callback = await callback_of(standin, interaction)
+    assert callback.status == 200, callback.response
+    assert callback.json["type"] == 5  # deferred: "thinking…"
+    assert callback.time - standin.interactions[interaction["id"]].created_at < 3.0
+    (answer,) = await followups_of(standin, interaction)
+    assert answer.time > callback.time
+    assert answer.json["allowed_mentions"] == {"parse": []}
+    return interaction, callback, answer
+
+
+def assert_cites_verbatim(answer: RecordedRequest, source: str, texts: dict[str, str]) -> None:
+    fields = answer.json["embeds"][0]["fields"]
+    cited = [f for f in fields if source in f["value"]]
+    assert cited, fields
+    quote = re.match(r"“(.*)”\n", cited[0]["value"], re.S)
+    assert quote is not None and quote.group(1) in " ".join(texts[source].split())
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_ask_answers_with_sources_a_thread_follow_ups_and_passage_buttons(
+    seeds_index: Settings, embedder: Any,
+) -> None:
+    texts = document_texts(seeds_index.docs_dir)
+
+    async def body() -> None:
+        async with DiscordStandIn(heartbeat_interval=1000) as standin:
+            service = make_service(seeds_index, embedder)
+            bot = new_bot(standin, bot_settings(seeds_index, standin), service)
+            async with running(standin, bot):
+                assert len(standin.identifies) == 1
+                assert standin.identifies[0]["intents"] & (1 << 15)  # message content
+                (sync,) = standin.command_syncs
+                assert sync["scope"] == str(standin.guild_id)
+                assert {c["name"] for c in sync["payload"]} == {"ask", "sources", "help",
+                                                                "reindex"}
+                assert service.warm_ups == 1
+
+                interaction, _, answer = await ask(standin, CSET)
+                assert "Pompeo" in answer.json["content"] and "[1]" in answer.json["content"]
+                assert_cites_verbatim(answer, POMPEO, texts)
+                message_id = answer.response["id"]
+
+                thread_request = await standin.wait_for_request(
+                    method="POST", path=rf"^/channels/{standin.channel_id}/messages/"
+                                        rf"{message_id}/threads$")
+                assert thread_request.status == 201
+                assert thread_request.json["name"] == CSET
+                thread_id = thread_request.response["id"]
+
+                # the passage button: the full passage, to the clicker only
+                button = answer.json["components"][0]["components"][0]
+                assert button["custom_id"].startswith("attache:cite:")
+                click = await standin.send_component_interaction(button["custom_id"], message_id)
+                reply = await callback_of(standin, click)
+                assert reply.status == 200
+                assert reply.json["type"] == 4 and reply.json["data"]["flags"] & EPHEMERAL
+                assert reply.json["data"]["allowed_mentions"] == {"parse": []}
+                shown = reply.json["data"]["embeds"][0]
+                quote = re.match(r"“(.*)”\n", answer.json["embeds"][0]["fields"][0]["value"],
+                                 re.S)
+                assert quote is not None and quote.group(1) in shown["description"]
+                assert shown["footer"]["text"] == POMPEO
+                assert len(shown["description"]) > len(quote.group(1))
+
+                # a second question, then a follow-up in its thread
+                _, _, office = await ask(standin, OFFICE, user_id=standin.snowflake())
+                assert "Blinken" in office.json["content"]
+                office_thread = await standin.wait_for_request(
+                    method="POST", path=rf"/messages/{office.response['id']}/threads$")
+                office_thread_id = office_thread.response["id"]
+                assert office_thread_id != thread_id
+                mark = standin.mark()
+                await standin.send_message_create("What will it focus on?",
+                                                  channel_id=office_thread_id,
+                                                  author=standin.snowflake())
+                follow = await standin.wait_for_request(
+                    method="POST", path=rf"^/channels/{office_thread_id}/messages$", since=mark)
+                assert follow.status == 200
+                assert "three key sectors" in follow.json["content"]
+                assert follow.json["allowed_mentions"] == {"parse": []}
+                assert follow.json["embeds"][0]["fields"]
+
+                # a mention in the channel is answered in place
+                mark = standin.mark()
+                await standin.send_message_create(f"<@{standin.bot_user_id}> {CSET}",
+                                                  author=standin.snowflake())
+                mention = await standin.wait_for_request(
+                    method="POST", path=rf"^/channels/{standin.channel_id}/messages$",
+                    since=mark)
+                assert "Pompeo" in mention.json["content"]
+                assert mention.json["allowed_mentions"] == {"parse": []}
+                assert mention.json["message_reference"]["message_id"]
+                mention_thread = await standin.wait_for_request(
+                    method="POST", path=rf"/messages/{mention.response['id']}/threads$")
+                assert mention_thread.json["name"] == CSET
+
+    run(body)
+
+
+def test_drop_resume_and_rate_limited_follow_up(seeds_index: Settings, embedder: Any) -> None:
+    async def body() -> None:
+        async with DiscordStandIn(heartbeat_interval=1000) as standin:
+            service = make_service(seeds_index, embedder)
+            bot = new_bot(standin, bot_settings(seeds_index, standin), service)
+            async with running(standin, bot):
+                session = standin.current_session
+                assert session is not None
+                mark = len(standin.gateway_received)
+                await standin.drop_connection(4000)
+                resume = await standin.wait_for_gateway(op=OP_RESUME, since=mark, timeout=10)
+                assert resume.d["session_id"] == session.session_id
+                await standin.wait_for_sent(event="RESUMED", timeout=10)
+                assert not [f for f in standin.gateway_received[mark:] if f.op == OP_IDENTIFY]
+                assert len(standin.identifies) == 1
+
+                _, _, answer = await ask(standin, CSET)
+                assert "Pompeo" in answer.json["content"]
+                # loaded and synced once: not again on the reconnect
+                assert service.warm_ups == 1 and len(standin.command_syncs) == 1
+                assert bot.setup_count == 1 and bot.ready_count == 1
+
+                rule = standin.fail_next("POST", FOLLOWUP_PATH, status=429, retry_after=0.5)
+                interaction = await standin.send_interaction("ask", {"question": CSET},
+                                                             user_id=standin.snowflake())
+                callback = await callback_of(standin, interaction)
+                assert callback.json["type"] == 5
+                (delivered,) = await followups_of(standin, interaction)
+                assert "Pompeo" in delivered.json["content"]
+                attempts = standin.find_requests(lambda r: interaction["token"] in r.path,
+                                                 method="POST", path=FOLLOWUP_PATH)
+                assert [r.status for r in attempts] == [429, 200]
+                assert rule.remaining == 0
+                assert delivered.time - rule.hits[0].time >= 0.45
+
+    run(body)
+
+
+def test_twenty_simultaneous_questions_keep_the_heartbeat(
+    seeds_index: Settings, embedder: Any,
+) -> None:
+    count = 20
+
+    async def body() -> None:
+        async with DiscordStandIn(heartbeat_interval=1000) as standin:
+            # each answer takes 1.5 s in its worker thread: on the event loop, 20 of them
+            # would stall the heartbeat for 30 s
+            service = make_service(seeds_index, embedder, ask_delay=1.5)
+            settings = bot_settings(seeds_index, standin, discord_max_in_flight=count)
+            bot = new_bot(standin, settings, service)
+            async with running(standin, bot):
+                await standin.wait_for_heartbeats(2, timeout=5)
+                started = time.monotonic()
+                interactions = [
+                    await standin.send_interaction("ask", {"question": CSET},
+                                                   user_id=standin.snowflake())
+                    for _ in range(count)
+                ]
+                callbacks = await asyncio.gather(*(callback_of(standin, i) for i in interactions))
+                assert all(c.status == 200 and c.json["type"] == 5 for c in callbacks)
+                answers = await asyncio.gather(*(followups_of(standin, i, timeout=15)
+                                                 for i in interactions))
+                assert all(len(a) == 1 and "Pompeo" in a[0].json["content"] for a in answers)
+                finished = time.monotonic()
+                assert finished - started < 10  # in parallel, not one after another
+                beats_before = len(standin.heartbeats)
+                await standin.wait_for_heartbeats(beats_before + 1, timeout=5)
+
+                beats = standin.heartbeats
+                gaps = [b - a for a, b in zip(beats, beats[1:], strict=False)]
+                assert max(gaps) < 2.5 * standin.heartbeat_interval / 1000, gaps
+                assert sum(1 for b in beats if started <= b <= finished) >= 1
+                assert bot.gate.in_flight == 0
+
+    run(body, timeout=40)
+
+
+def test_sources_and_reindex_while_answering(own_index: Settings, embedder: Any) -> None:
+    docs = own_index.docs_dir
+    (docs / "notes").mkdir()
+    (docs / "notes" / "lisbon.md").write_text(
+        "# The Lisbon cyber desk\n\nThe embassy opened a cyber desk in Lisbon in March, "
+        "staffed by two attachés who brief the ambassador every week on ransomware cases.\n",
+        encoding="utf-8")
+    (docs / "empty.txt").write_text("", encoding="utf-8")
+    admin = str(discord.Permissions(manage_guild=True, send_messages=True,
+                                    use_application_commands=True).value)
+
+    async def body() -> None:
+        async with DiscordStandIn(heartbeat_interval=1000) as standin:
+            service = make_service(own_index, embedder)
+            bot = new_bot(standin, bot_settings(own_index, standin), service)
+            async with running(standin, bot):
+                listing = await standin.send_interaction("sources")
+                callback = await callback_of(standin, listing)
+                assert callback.json == {"type": 5, "data": {"flags": EPHEMERAL}}
+                (sources,) = await followups_of(standin, listing)
+                embed = sources.json["embeds"][0]
+                assert POMPEO in embed["description"] and BLINKEN in embed["description"]
+                assert "Index built <t:" in embed["description"]
+                assert embed["footer"]["text"].startswith("2 documents")
+
+                refused = await standin.send_interaction("reindex", user_id=standin.snowflake())
+                no = await callback_of(standin, refused)
+                assert no.json["type"] == 4 and no.json["data"]["flags"] & EPHEMERAL
+                assert "Manage Server" in no.json["data"]["content"]
+
+                service.resume_rebuild.clear()
+                started = await standin.send_interaction("reindex", member_permissions=admin)
+                ack = await callback_of(standin, started)
+                assert ack.json["type"] == 4 and ack.json["data"]["content"] == REINDEX_STARTED
+                assert await asyncio.to_thread(service.rebuild_paused.wait, 10)
+
+                again = await standin.send_interaction("reindex", member_permissions=admin,
+                                                       user_id=standin.snowflake())
+                busy = await callback_of(standin, again)
+                assert busy.json["data"]["flags"] & EPHEMERAL
+                assert busy.json["data"]["content"].startswith("A reindex is already running")
+
+                # the old index keeps answering while the new one is built
+                _, _, during = await ask(standin, CSET, user_id=standin.snowflake())
+                assert "Pompeo" in during.json["content"]
+                service.resume_rebuild.set()
+
+                (report,) = await followups_of(standin, started, timeout=15)
+                text = report.json["content"]
+                assert "1 added, 0 updated, 0 removed, 2 unchanged, 1 skipped" in text
+                assert "empty.txt" in text and "Skipped:" in text
+                assert report.json["allowed_mentions"] == {"parse": []}
+
+                _, _, after = await ask(standin, "Where did the embassy open a cyber desk?",
+                                        user_id=standin.snowflake())
+                assert "Lisbon" in after.json["content"]
+                assert "notes/lisbon.md" in str(after.json["embeds"])
+
+    run(body)
+
+
+def test_rejected_token_is_a_clear_error(
+    seeds_index: Settings, capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def body() -> int:
+        async with DiscordStandIn() as standin:
+            with standin.patch_discord():
+                return await serve(bot_settings(seeds_index, standin), "not-the-token",
+                                   **standin.client_kwargs())
+
+    assert run(body) == 2
+    err = capsys.readouterr().err
+    assert BAD_TOKEN in err and "Traceback" not in err and "not-the-token" not in err
+
+
+def test_attache_discord_without_a_token(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    work = tmp_path / "empty-workdir"
+    work.mkdir()
+    result = run_cli("discord", cwd=work, timeout=120)
+    assert result.returncode == 2
+    assert "DISCORD_TOKEN" in result.stderr and ".env" in result.stderr
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
