@@ -54,6 +54,20 @@ def embedder() -> Any:
     return OnnxMiniLM()
 
 
+@pytest.fixture(scope="session")
+def seeds_index(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Any:
+    """Settings of an index of the seeds, built once for the session; tests only read
+    it (a test that changes an index copies it first)."""
+    from index.settings import Settings
+    from retrieval.service import Attache
+
+    root = tmp_path_factory.mktemp("seeds-index")
+    shutil.copytree(SEEDS, root / "docs")
+    settings = Settings(docs_dir=root / "docs", data_dir=root / "data")
+    Attache(settings, embedder=embedder).rebuild()
+    return settings
+
+
 @pytest.fixture
 def seeds_copy(tmp_path: Path) -> Path:
     docs = tmp_path / "docs"

@@ -22,17 +22,6 @@ POMPEO = "000_a92a2212d4dbd9c6.txt"
 BLINKEN = "004_703d1c81ffbf0c84.txt"
 
 
-@pytest.fixture(scope="module")
-def seeds_index(tmp_path_factory) -> Settings:
-    root = tmp_path_factory.mktemp("seeds-index")
-    shutil.copytree(SEEDS, root / "docs")
-    settings = Settings(docs_dir=root / "docs", data_dir=root / "data")
-    from index.embedding import OnnxMiniLM
-
-    Attache(settings, embedder=OnnxMiniLM()).rebuild()
-    return settings
-
-
 @pytest.fixture
 def service(seeds_index, embedder) -> Attache:
     return Attache(seeds_index, embedder=embedder)

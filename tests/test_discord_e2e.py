@@ -17,7 +17,6 @@ from typing import Any
 
 import discord
 import pytest
-from conftest import SEEDS
 
 from bot.discord_bot import (
     BAD_TOKEN,
@@ -53,17 +52,6 @@ def run(test: Callable[[], Awaitable[Any]], timeout: float = TEST_TIMEOUT) -> An
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def seeds_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("discord-seeds-index")
-    shutil.copytree(SEEDS, root / "docs")
-    settings = Settings(docs_dir=root / "docs", data_dir=root / "data")
-    from index.embedding import OnnxMiniLM
-
-    Attache(settings, embedder=OnnxMiniLM()).rebuild()
-    return settings
 
 
 @pytest.fixture
