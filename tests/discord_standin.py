@@ -68,7 +68,7 @@ import secrets
 import socket
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -584,6 +584,33 @@ class DiscordStandIn:
         finally:
             route.BASE = old_base
             dws.DEFAULT_GATEWAY = old_gateway
+
+    @contextlib.asynccontextmanager
+    async def running(self, client: Any, ready_timeout: float = 10.0) -> AsyncIterator[Any]:
+        """A discord.py client logged in to the stand-in (setup_hook included) and
+        connected for the block; closed, and every address checked, after it."""
+        with self.patch_discord():
+            connect: asyncio.Task[None] | None = None
+            try:
+                await client.login(self.token)
+                connect = asyncio.create_task(client.connect(reconnect=True))
+                ready = asyncio.create_task(client.wait_until_ready())
+                done, _ = await asyncio.wait({connect, ready}, timeout=ready_timeout,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if ready not in done:
+                    ready.cancel()
+                    if connect in done:
+                        connect.result()  # raises what broke the connection
+                    raise AssertionError(f"client did not become ready within {ready_timeout} s")
+                yield client
+            finally:
+                await client.close()
+                if connect is not None:
+                    try:
+                        await asyncio.wait_for(connect, 5)
+                    except (TimeoutError, asyncio.CancelledError):
+                        connect.cancel()
+        self.assert_loopback_only()
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``discord.Client`` / ``commands.Bot`` that keep it on 127.0.0.1.

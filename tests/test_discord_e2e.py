@@ -5,13 +5,12 @@ Discord stand-in on 127.0.0.1, over the real service and a real index of the see
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import shutil
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,33 +110,6 @@ def bot_settings(settings: Settings, standin: DiscordStandIn, **overrides: Any) 
     return settings.model_copy(update=values)
 
 
-@contextlib.asynccontextmanager
-async def running(standin: DiscordStandIn, bot: AttacheBot) -> AsyncIterator[AttacheBot]:
-    """`bot` logged in to the stand-in (setup_hook included) and connected for the block."""
-    with standin.patch_discord():
-        connect: asyncio.Task[None] | None = None
-        try:
-            await bot.login(standin.token)
-            connect = asyncio.create_task(bot.connect(reconnect=True))
-            ready = asyncio.create_task(bot.wait_until_ready())
-            done, _ = await asyncio.wait({connect, ready}, timeout=10,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if ready not in done:
-                ready.cancel()
-                if connect in done:
-                    connect.result()
-                raise AssertionError("bot did not become ready within 10 s")
-            yield bot
-        finally:
-            await bot.close()
-            if connect is not None:
-                try:
-                    await asyncio.wait_for(connect, 5)
-                except (TimeoutError, asyncio.CancelledError):
-                    connect.cancel()
-    standin.assert_loopback_only()
-
-
 def new_bot(standin: DiscordStandIn, settings: Settings, service: Attache) -> AttacheBot:
     return create_bot(settings, service, guild_ready_timeout=0.1, **standin.client_kwargs())
 
@@ -204,7 +176,7 @@ def test_ask_answers_with_sources_a_thread_follow_ups_and_passage_buttons(
         async with DiscordStandIn(heartbeat_interval=1000) as standin:
             service = make_service(seeds_index, embedder)
             bot = new_bot(standin, bot_settings(seeds_index, standin), service)
-            async with running(standin, bot):
+            async with standin.running(bot):
                 assert len(standin.identifies) == 1
                 assert standin.identifies[0]["intents"] & (1 << 15)  # message content
                 (sync,) = standin.command_syncs
@@ -280,7 +252,7 @@ def test_drop_resume_and_rate_limited_follow_up(seeds_index: Settings, embedder:
         async with DiscordStandIn(heartbeat_interval=1000) as standin:
             service = make_service(seeds_index, embedder)
             bot = new_bot(standin, bot_settings(seeds_index, standin), service)
-            async with running(standin, bot):
+            async with standin.running(bot):
                 session = standin.current_session
                 assert session is not None
                 mark = len(standin.gateway_received)
@@ -325,7 +297,7 @@ def test_twenty_simultaneous_questions_keep_the_heartbeat(
             service = make_service(seeds_index, embedder, ask_delay=1.5)
             settings = bot_settings(seeds_index, standin, discord_max_in_flight=count)
             bot = new_bot(standin, settings, service)
-            async with running(standin, bot):
+            async with standin.running(bot):
                 await standin.wait_for_heartbeats(2, timeout=5)
                 started = time.monotonic()
                 interactions = [
@@ -367,7 +339,7 @@ def test_sources_and_reindex_while_answering(own_index: Settings, embedder: Any)
         async with DiscordStandIn(heartbeat_interval=1000) as standin:
             service = make_service(own_index, embedder)
             bot = new_bot(standin, bot_settings(own_index, standin), service)
-            async with running(standin, bot):
+            async with standin.running(bot):
                 listing = await standin.send_interaction("sources")
                 callback = await callback_of(standin, listing)
                 assert callback.json == {"type": 5, "data": {"flags": EPHEMERAL}}

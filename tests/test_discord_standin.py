@@ -7,11 +7,10 @@ so a broken handshake fails the test instead of hanging the suite.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -87,33 +86,6 @@ def make_bot(standin: DiscordStandIn, probe: Probe, *, intents: discord.Intents 
     return bot
 
 
-@contextlib.asynccontextmanager
-async def running_bot(standin: DiscordStandIn, bot: commands.Bot) -> AsyncIterator[commands.Bot]:
-    """Log ``bot`` in against the stand-in and keep it connected for the block."""
-    with standin.patch_discord():
-        connect_task: asyncio.Task[None] | None = None
-        try:
-            await bot.login(standin.token)
-            connect_task = asyncio.create_task(bot.connect(reconnect=True))
-            ready_task = asyncio.create_task(bot.wait_until_ready())
-            done, _ = await asyncio.wait({connect_task, ready_task}, timeout=10,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if ready_task not in done:
-                ready_task.cancel()
-                if connect_task in done:
-                    connect_task.result()  # raises what broke the connection
-                raise AssertionError("bot did not become ready within 10 s")
-            yield bot
-        finally:
-            await bot.close()
-            if connect_task is not None:
-                try:
-                    await asyncio.wait_for(connect_task, 5)
-                except (asyncio.TimeoutError, asyncio.CancelledError):
-                    connect_task.cancel()
-    standin.assert_loopback_only()
-
-
 async def assert_ping_answered(standin: DiscordStandIn, text: str, *, interaction: dict[str, Any] | None = None
                                ) -> tuple[Any, Any]:
     """Send /ping text (unless ``interaction`` was already sent) and check defer + follow-up."""
@@ -143,7 +115,7 @@ def test_login_ready_and_command_sync() -> None:
         async with DiscordStandIn(heartbeat_interval=1000) as standin:
             probe = Probe()
             bot = make_bot(standin, probe)
-            async with running_bot(standin, bot):
+            async with standin.running(bot):
                 assert discord.http.Route.BASE == standin.api_base
                 assert probe.ready == 1
                 assert bot.user is not None and bot.user.id == standin.bot_user_id
@@ -189,7 +161,7 @@ def test_slash_command_defer_then_followup() -> None:
     async def body() -> None:
         async with DiscordStandIn() as standin:
             probe = Probe()
-            async with running_bot(standin, make_bot(standin, probe)):
+            async with standin.running(make_bot(standin, probe)):
                 interaction = await standin.send_interaction("ping", {"text": "hello"})
                 data = interaction["data"]
                 assert data["id"] == standin.global_commands["ping"]["id"]
@@ -215,7 +187,7 @@ def test_drop_connection_resumes_and_replays_missed_events() -> None:
     async def body() -> None:
         async with DiscordStandIn() as standin:
             probe = Probe()
-            async with running_bot(standin, make_bot(standin, probe)):
+            async with standin.running(make_bot(standin, probe)):
                 session = standin.current_session
                 assert session is not None
                 mark = len(standin.gateway_received)
@@ -253,7 +225,7 @@ def test_drop_connection_resumes_and_replays_missed_events() -> None:
 def test_rate_limited_followup_is_retried() -> None:
     async def body() -> None:
         async with DiscordStandIn() as standin:
-            async with running_bot(standin, make_bot(standin, Probe())):
+            async with standin.running(make_bot(standin, Probe())):
                 rule = standin.fail_next("POST", FOLLOWUP_PATH, status=429, retry_after=0.5)
                 interaction = await standin.send_interaction("ping", {"text": "limited"})
                 _, delivered = await assert_ping_answered(standin, "limited", interaction=interaction)
@@ -273,7 +245,7 @@ def test_rate_limited_followup_is_retried() -> None:
 def test_heartbeats_follow_the_interval() -> None:
     async def body() -> None:
         async with DiscordStandIn(heartbeat_interval=1000) as standin:
-            async with running_bot(standin, make_bot(standin, Probe())):
+            async with standin.running(make_bot(standin, Probe())):
                 beats = await standin.wait_for_heartbeats(4, timeout=8)
                 hello = next(f for f in standin.gateway_sent if f.op == 10)
                 assert hello.d["heartbeat_interval"] == 1000
@@ -293,7 +265,7 @@ def test_messages_threads_channels_and_unknown_routes() -> None:
     async def body() -> None:
         async with DiscordStandIn() as standin:
             probe = Probe()
-            async with running_bot(standin, make_bot(standin, probe)) as bot:
+            async with standin.running(make_bot(standin, probe)) as bot:
                 # default intents lack MESSAGE_CONTENT: content only arrives when the bot is mentioned
                 await standin.send_message_create("hello everyone")
                 await standin.send_message_create(f"<@{standin.bot_user_id}> what is up?")
@@ -347,7 +319,7 @@ def test_component_interaction_and_multipart_followup() -> None:
         async with DiscordStandIn() as standin:
             bot = make_bot(standin, Probe())
             bot.add_view(Buttons())
-            async with running_bot(standin, bot):
+            async with standin.running(bot):
                 channel = bot.get_channel(standin.channel_id)
                 assert isinstance(channel, discord.TextChannel)
                 sent = await channel.send("choose", view=Buttons())
@@ -375,7 +347,7 @@ def test_invalid_session_leads_to_fresh_identify() -> None:
     async def body() -> None:
         async with DiscordStandIn() as standin:
             probe = Probe()
-            async with running_bot(standin, make_bot(standin, probe)):
+            async with standin.running(make_bot(standin, probe)):
                 first = standin.current_session
                 mark_recv, mark_sent = len(standin.gateway_received), len(standin.gateway_sent)
                 await standin.invalidate_session(resumable=False)
@@ -397,7 +369,7 @@ def test_zstd_stream_compression() -> None:
 
     async def body() -> None:
         async with DiscordStandIn() as standin:
-            async with running_bot(standin, make_bot(standin, Probe())):
+            async with standin.running(make_bot(standin, Probe())):
                 assert standin.connections[0].compress == "zstd-stream"
                 await assert_ping_answered(standin, "zstd")
 
