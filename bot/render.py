@@ -10,6 +10,17 @@ from rich.panel import Panel
 from rich.text import Text
 
 
+def _panel(text: str, title: str, subtitle: str, style: str) -> Panel:
+    return Panel(
+        Text(text),
+        title=escape(title),
+        subtitle=escape(subtitle),
+        title_align="left",
+        subtitle_align="right",
+        border_style=style,
+    )
+
+
 def answer_panel(answer: Any) -> Group:
     """The answer, then the numbered sources with their verbatim quotes."""
     parts: list[Any] = [Text(answer.answer, style="bold" if answer.answered else "yellow")]
@@ -18,14 +29,7 @@ def answer_panel(answer: Any) -> Group:
     if answer.answered:
         for c in answer.citations:
             parts.append(
-                Panel(
-                    Text(c.quote),
-                    title=f"[{c.n}] {escape(c.title)}",
-                    subtitle=f"{escape(c.source)}  chars {c.start}–{c.end}",
-                    title_align="left",
-                    subtitle_align="right",
-                    border_style="cyan",
-                )
+                _panel(c.quote, f"[{c.n}] {c.title}", f"{c.source}  chars {c.start}–{c.end}", "cyan")
             )
     elif answer.passages:
         parts.append(Text("Closest passages (not an answer):", style="dim"))
@@ -39,16 +43,7 @@ def sources_panel(answer: Any) -> Group:
     """The passages an answer was drawn from, in rank order."""
     parts: list[Any] = []
     for n, p in enumerate(answer.passages, 1):
-        parts.append(
-            Panel(
-                Text(p.text),
-                title=f"{n}. {escape(p.title)}",
-                subtitle=f"{escape(p.source)}  score {p.score:.3f}",
-                title_align="left",
-                subtitle_align="right",
-                border_style="dim",
-            )
-        )
+        parts.append(_panel(p.text, f"{n}. {p.title}", f"{p.source}  score {p.score:.3f}", "dim"))
     return Group(*parts) if parts else Group(Text("No sources yet: ask a question first."))
 
 
