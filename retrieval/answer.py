@@ -34,6 +34,8 @@ SECOND_SOURCE_RATIO = 0.8
 # Answer only when the evidence reaches this (see `evidence`): set so that on the SQuAD
 # corpus, where every question is answerable, about 1% are refused.
 ANSWER_THRESHOLD = 1.35
+# Taken from the evidence when the best sentence lacks the kind of answer asked for.
+TYPE_PENALTY = 1.0
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,8 @@ def evidence(best: Candidate, prof: QuestionProfile) -> float:
     its passage holds count for less), how close it is in meaning, less the weight of
     question terms no document contains, and less when a "when" or "how many" question
     finds no date or number in it."""
-    missing_type = 1.0 - best.type_match if prof.kind in ("when", "number", "acronym") else 0.0
+    typed = ("when", "number", "acronym", "reaction")
+    missing_type = TYPE_PENALTY * (1.0 - best.type_match) if prof.kind in typed else 0.0
     return (
         0.5 * best.coverage
         + best.own

@@ -61,8 +61,6 @@ _NUMBER = re.compile(
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*[a-z][\w'’-]*\b")
 
 QUESTION_KINDS = (
-    ("acronym", re.compile(r"\b(stand|stands) for\b|\bshort for\b|\b(full|long) (name|form)\b"
-                           r"|\bacronym\b|\babbreviation\b", re.I)),
     ("when", re.compile(r"^\s*(when|what (year|date|time|day|month|century|decade|era|period))\b"
                         r"|\b(what|which) (year|date|century|decade)\b|\bhow long ago\b", re.I)),
     ("number", re.compile(r"\bhow (many|much|long|old|far|big|large|tall|high|often|fast|"
@@ -70,6 +68,11 @@ QUESTION_KINDS = (
                           r"amount|proportion|share|size|population|rate|total)\b|\bnumber of\b"
                           r"|\b(budget|budgets|cost|costs|price|salary|salaries|headcount|"
                           r"count|funding|fee|fees|sum|figure|tally|turnout|score)\b", re.I)),
+    ("reaction", re.compile(r"\b(what|how) (did|does|do|has|have|will|would)\b.*\b(say|said|think|"
+                            r"react|respond|reply|comment|feel)\b|\breact(ed|ion|ions)?\b"
+                            r"|\brespon(d|ded|se)\b.*\bto\b", re.I)),
+    ("acronym", re.compile(r"\b(stand|stands) for\b|\bshort for\b|\b(full|long) (name|form)\b"
+                           r"|\bacronym\b|\babbreviation\b", re.I)),
     ("who", re.compile(r"^\s*(who|whom|whose)\b|\b(who|whom|whose)\b", re.I)),
     ("where", re.compile(r"^\s*where\b|\bwhere\b", re.I)),
 )
@@ -126,6 +129,11 @@ def has_new_name(sentence: str, question: str) -> bool:
     return False
 
 
+_SPEAKER = re.compile(
+    r"\b(?:what|how) (?:did|does|do|has|have|will|would) (.+?) (?:say|said|think|react|"
+    r"respond|reply|comment|feel)\b",
+    re.I,
+)
 _ACRONYM = re.compile(r"\b[A-Z][A-Za-z]*[A-Z]\b")
 # Words that only frame an acronym question ("what does X stand for?").
 _ACRONYM_FRAME = frozenset({"stand", "short", "full", "long", "form", "name", "acronym",
@@ -137,6 +145,11 @@ def _type_match(kind: str, sentence: str, question: str) -> float:
     if kind == "acronym":
         acronyms = _ACRONYM.findall(question)
         return 1.0 if any(f"({a})" in sentence for a in acronyms) else 0.0
+    if kind == "reaction":
+        # whose words or reaction: the one asked about must be named in the sentence
+        speaker = _SPEAKER.search(question)
+        about = speaker.group(1) if speaker else question
+        return 1.0 - names_missing("Did " + about, sentence)
     if kind == "when":
         if _YEAR.search(sentence) or _MONTHS.search(sentence):
             return 1.0

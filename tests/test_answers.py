@@ -79,6 +79,8 @@ def test_documents_that_complement_each_other_are_both_cited(service):
     "Who won the 2018 FIFA World Cup?",
     "What is the annual budget of the Bureau of Cyberspace Security and Emerging Technologies?",
     "How many employees will work in the new cyber bureau?",
+    "How did China react to the creation of CSET?",
+    "What did Russia say about the new State Department cyber office?",
 ])
 def test_unanswerable_questions_are_refused_plainly(service, question):
     answer = service.ask(question)
