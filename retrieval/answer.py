@@ -107,8 +107,9 @@ class Selection:
 def evidence(best: Candidate, prof: QuestionProfile) -> float:
     """How strongly the best sentence answers: the question's terms it holds (those only
     its passage holds count for less), how close it is in meaning, less the weight of
-    question terms no document contains, and less when a "when" or "how many" question
-    finds no date or number in it."""
+    question terms no document contains, and less when the sentence lacks the kind of
+    answer asked for (a date for "when", a number for "how many", the definition for an
+    acronym, the speaker for "what did X say")."""
     typed = ("when", "number", "acronym", "reaction")
     missing_type = TYPE_PENALTY * (1.0 - best.type_match) if prof.kind in typed else 0.0
     return (
