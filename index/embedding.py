@@ -27,7 +27,7 @@ MAX_TOKENS = 256
 DIM = 384
 # Most tokens (rows x longest row) in one batch: short texts go in full batches, long
 # ones in smaller batches, which keeps the attention buffers, and memory, bounded.
-TOKEN_BUDGET = 4096
+TOKEN_BUDGET = 1024
 
 Progress = Callable[[int], None]
 
