@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from retrieval.search import Passage
 
 NO_ANSWER_TOKEN = "NO_ANSWER"
-_MARKER = re.compile(r"\[(\d+)\]")
+MARKER = re.compile(r"\[(\d+)\]")
 
 SYSTEM_PROMPT = f"""You are Attaché, a briefing assistant. Answer the user's question using \
 only the numbered passages supplied in the user message.
@@ -120,7 +120,7 @@ class ChatLLM:
         if text.strip().strip(".").upper() == NO_ANSWER_TOKEN:
             return LLMAnswer(False, "", [])
         cited: list[int] = []
-        for match in _MARKER.finditer(text):
+        for match in MARKER.finditer(text):
             number = int(match.group(1))
             if not 1 <= number <= len(passages):
                 raise LLMError(f"the LLM cited passage [{number}], which it was not given")

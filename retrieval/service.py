@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("attache.answers")
 
 CANDIDATE_PASSAGES = 30
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 class Attache:
@@ -160,6 +158,7 @@ class Attache:
     def _llm_answer(self, question: str, selection: Selection) -> tuple[bool, str, list[Any]]:
         """The LLM's answer, its markers renumbered to citations quoting the documents."""
         from retrieval.answer import Citation
+        from retrieval.llm import MARKER
 
         assert self.llm is not None
         reply = self.llm.answer(question, selection.passages)
@@ -176,7 +175,7 @@ class Attache:
             )
             numbers[n] = len(citations) + 1
             citations.append(Citation(numbers[n], passage.source, passage.title, text, start, end))
-        text = _MARKER.sub(lambda m: f"[{numbers[int(m.group(1))]}]", reply.text)
+        text = MARKER.sub(lambda m: f"[{numbers[int(m.group(1))]}]", reply.text)
         return True, text, citations
 
     def rebuild(self, progress: ProgressCallback | None = None) -> RebuildReport:
