@@ -272,10 +272,10 @@ def test_rebuild_failing_midway_keeps_old_index(make_settings, embedder, seeds_c
 
 def test_second_writer_is_refused_at_once(run_cli, seeds_copy, tmp_path):
     data = tmp_path / "data"
-    write_corpus(seeds_copy, documents=20, paragraphs=6)
+    write_corpus(seeds_copy, documents=40, paragraphs=12)  # several seconds of embedding
     first = _start_rebuild(seeds_copy, data)
     try:
-        _wait_for_line(first, "reading", 1)
+        _wait_for_line(first, "embedding", 1)
         started = time.monotonic()
         second = run_cli("index", "rebuild", env={
             "ATTACHE_DOCS_DIR": str(seeds_copy), "ATTACHE_DATA_DIR": str(data)})
@@ -288,7 +288,7 @@ def test_second_writer_is_refused_at_once(run_cli, seeds_copy, tmp_path):
     assert first.returncode == 0
     status = cli_json(run_cli("index", "status", "--json", env={
         "ATTACHE_DOCS_DIR": str(seeds_copy), "ATTACHE_DATA_DIR": str(data)}))
-    assert len(status["documents"]) == 22
+    assert len(status["documents"]) == 42
 
 
 def test_writes_respect_chromas_batch_limit(tmp_path):
