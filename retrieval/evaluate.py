@@ -28,7 +28,7 @@ def normalize(text: str) -> str:
 
 def contains_answer(text: str, answers: Iterable[str]) -> bool:
     normalized = normalize(text)
-    return any(normalize(a) and normalize(a) in normalized for a in answers)
+    return any(gold and gold in normalized for gold in map(normalize, answers))
 
 
 def read_questions(path: Path) -> list[dict[str, Any]]:

@@ -125,7 +125,10 @@ class Retriever:
             self._checked = float("-inf")
 
     def lexical(self) -> LexicalIndex:
-        return self._current().lexical
+        """The BM25 index of the version the last search used (so an answer's term weights
+        come from the version its passages came from), loading one if none was."""
+        version = self._version
+        return version.lexical if version is not None else self._current().lexical
 
     def search(self, query: str, k: int = 5, vector: np.ndarray | None = None) -> list[Passage]:
         """The `k` best passages for `query`, best first."""

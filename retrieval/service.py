@@ -131,7 +131,7 @@ class Attache:
         )
 
         answered = selection.answered
-        text, citations = cite(selection.sentences) if answered else (NO_ANSWER, [])
+        text, citations = cite(selection.sentences) if answered else ("", [])
         if self.llm is not None and selection.passages:
             try:
                 answered, text, citations = self._llm_answer(resolved, selection)
