@@ -25,7 +25,7 @@ class CommandError(Exception):
 def _settings(args: argparse.Namespace) -> Any:
     from pydantic import ValidationError
 
-    from index.settings import load_settings
+    from attache.index.settings import load_settings
 
     overrides: dict[str, Any] = {}
     if getattr(args, "docs", None):
@@ -41,7 +41,7 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _service(args: argparse.Namespace) -> Any:
-    from retrieval.service import Attache
+    from attache.retrieval.service import Attache
 
     return Attache(_settings(args))
 
@@ -87,8 +87,8 @@ class _ProgressBar:
 
 
 def cmd_index_rebuild(args: argparse.Namespace) -> int:
-    from index.build import NoUsableDocuments, RebuildBusy
-    from index.documents import DocumentsFolderError
+    from attache.index.build import NoUsableDocuments, RebuildBusy
+    from attache.index.documents import DocumentsFolderError
 
     service = _service(args)
     show_bar = not args.json and sys.stderr.isatty()
@@ -149,7 +149,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
 
 
 def _ask(service: Any, question: str, conversation: Any = None) -> Any:
-    from retrieval.search import NoIndex
+    from attache.retrieval.search import NoIndex
 
     try:
         return service.ask(question, conversation)
@@ -158,7 +158,7 @@ def _ask(service: Any, question: str, conversation: Any = None) -> Any:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.render import print_answer
+    from attache.bot.render import print_answer
 
     service = _service(args)
     if not args.question.strip():
@@ -181,8 +181,8 @@ CHAT_HELP = (
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.render import print_answer, sources_panel
-    from retrieval.conversation import Conversation
+    from attache.bot.render import print_answer, sources_panel
+    from attache.retrieval.conversation import Conversation
 
     service = _service(args)
     conversation = Conversation()
@@ -239,8 +239,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from retrieval.evaluate import read_questions, run
-    from retrieval.search import NoIndex
+    from attache.retrieval.evaluate import read_questions, run
+    from attache.retrieval.search import NoIndex
 
     try:
         questions = read_questions(Path(args.questions))
@@ -276,7 +276,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_discord(args: argparse.Namespace) -> int:
-    from bot.discord_bot import run_bot
+    from attache.bot.discord_bot import run_bot
 
     return run_bot(_settings(args))
 
@@ -292,7 +292,7 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from retrieval.bench import run_bench
+    from attache.retrieval.bench import run_bench
 
     if args.docs and not Path(args.docs).is_dir():
         raise CommandError(f"benchmark corpus not found: {args.docs}")
@@ -304,7 +304,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(report)
     else:
-        from retrieval.bench import format_report
+        from attache.retrieval.bench import format_report
 
         _console().print(format_report(report), markup=False)
     return 0
@@ -380,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    from index.store import StoreError
+    from attache.index.store import StoreError
 
     try:
         return handler(args)

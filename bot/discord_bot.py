@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import discord
 from discord import app_commands
 
-from bot import discord_format as fmt
+from attache.bot import discord_format as fmt
 
 if TYPE_CHECKING:
-    from index.settings import Settings
-    from retrieval.answer import Answer, Citation
-    from retrieval.conversation import Conversation
-    from retrieval.service import Attache
+    from attache.index.settings import Settings
+    from attache.retrieval.answer import Answer, Citation
+    from attache.retrieval.conversation import Conversation
+    from attache.retrieval.service import Attache
 
 log = logging.getLogger("attache.discord")
 
@@ -255,7 +255,7 @@ class AttacheBot(discord.Client):
         await self._sync_commands()
 
     async def _warm_up(self) -> None:
-        from retrieval.search import NoIndex
+        from attache.retrieval.search import NoIndex
 
         try:
             await asyncio.to_thread(self.service.warm_up)
@@ -339,7 +339,7 @@ class AttacheBot(discord.Client):
 
     async def ask(self, question: str, conversation: Conversation | None) -> Answer | str:
         """The service's answer, or a short message saying why there is none."""
-        from retrieval.search import NoIndex
+        from attache.retrieval.search import NoIndex
 
         loop = asyncio.get_running_loop()
         try:
@@ -587,8 +587,8 @@ class AttacheBot(discord.Client):
                     await channel.send(text, allowed_mentions=NO_MENTIONS, suppress_embeds=True)
 
     async def rebuild_report(self) -> str:
-        from index.build import NoUsableDocuments, RebuildBusy
-        from index.documents import DocumentsFolderError
+        from attache.index.build import NoUsableDocuments, RebuildBusy
+        from attache.index.documents import DocumentsFolderError
 
         try:
             report = await asyncio.to_thread(self.service.rebuild, self._on_progress)
@@ -622,7 +622,7 @@ class AttacheBot(discord.Client):
 
 
 def new_conversation() -> Conversation:
-    from retrieval.conversation import Conversation
+    from attache.retrieval.conversation import Conversation
 
     return Conversation()
 
@@ -637,11 +637,11 @@ def create_bot(
 
     `options` go to `discord.Client` (e.g. `connector`, `http_trace`)."""
     if settings is None:
-        from index.settings import load_settings
+        from attache.index.settings import load_settings
 
         settings = load_settings()
     if service is None:
-        from retrieval.service import Attache
+        from attache.retrieval.service import Attache
 
         service = Attache(settings)
     return AttacheBot(settings, service, **options)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 if TYPE_CHECKING:
-    from retrieval.answer import Answer, Citation
+    from attache.retrieval.answer import Answer, Citation
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

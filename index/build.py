@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from index.catalog import Catalog, DocumentEntry, Manifest
-from index.chunking import (
+from attache.index.catalog import Catalog, DocumentEntry, Manifest
+from attache.index.chunking import (
     SENTENCE_SPANS,
     SENTENCE_VECTORS,
     chunk_text,
@@ -29,13 +29,13 @@ from index.chunking import (
     split_sentences,
     text_sha,
 )
-from index.documents import Document, Skipped, discover, load, read
-from index.embedding import Embedder, model_identity, pack_vectors
-from index.lexical import LexicalIndex
-from index.store import ChromaStore, Pointer, Record, version_name, version_of
+from attache.index.documents import Document, Skipped, discover, load, read
+from attache.index.embedding import Embedder, model_identity, pack_vectors
+from attache.index.lexical import LexicalIndex
+from attache.index.store import ChromaStore, Pointer, Record, version_name, version_of
 
 if TYPE_CHECKING:
-    from index.settings import Settings
+    from attache.index.settings import Settings
 
 log = logging.getLogger("attache.index")
 

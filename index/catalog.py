@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.chunking import contextual_text
-from index.lexical import LexicalIndex
-from index.store import ChromaStore, Pointer, Record, write_json_atomic
+from attache.index.chunking import contextual_text
+from attache.index.lexical import LexicalIndex
+from attache.index.store import ChromaStore, Pointer, Record, write_json_atomic
 
 MANIFEST_FILE = "manifest.json"
 LEXICAL_DIR = "lexical"

@@ -648,9 +648,9 @@ def _first_line(text: str) -> str | None:
 
 def _trafilatura_text(raw: str) -> str:
     """The main text of a page according to trafilatura ('' when none)."""
-    import trafilatura
-
     try:
+        import trafilatura  # needs lxml_html_clean; any import failure falls back to lxml
+
         found = trafilatura.extract(
             raw,
             include_comments=False,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import numpy as np
 
-    from index.settings import Settings
+    from attache.index.settings import Settings
 
 MODEL_DIR = Path(__file__).with_name("model")
 WEIGHTS_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -322,7 +322,7 @@ class OpenAIEmbeddings:
 
 def model_identity(settings: Settings) -> str:
     """The name stored with an index; vectors of two identities never share a collection."""
-    from index.settings import DEFAULT_EMBED_MODEL
+    from attache.index.settings import DEFAULT_EMBED_MODEL
 
     if settings.embed_url:
         return f"openai:{settings.embed_model}@{settings.embed_url.rstrip('/')}"
@@ -333,7 +333,7 @@ def model_identity(settings: Settings) -> str:
 
 def load_embedder(settings: Settings) -> Embedder:
     """The embedder the settings choose."""
-    from index.settings import DEFAULT_EMBED_MODEL
+    from attache.index.settings import DEFAULT_EMBED_MODEL
 
     if settings.embed_url:
         key = settings.embed_api_key.get_secret_value() if settings.embed_api_key else None

@@ -10,7 +10,7 @@ import re
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from retrieval.extractive import (
+from attache.retrieval.extractive import (
     AnalysisCache,
     Candidate,
     Idf,
@@ -22,7 +22,7 @@ from retrieval.extractive import (
 )
 
 if TYPE_CHECKING:
-    from retrieval.search import Passage
+    from attache.retrieval.search import Passage
 
 NO_ANSWER = "The documents don't answer this question."
 PASSAGES = 5

@@ -75,7 +75,7 @@ def _questions(docs: Path, limit: int) -> list[str]:
         with path.open(encoding="utf-8") as handle:
             found = [json.loads(line)["question"] for line in handle if line.strip()]
     if not found:
-        from index.chunking import split_sentences
+        from attache.index.chunking import split_sentences
 
         for file in sorted(docs.rglob("*.txt"))[:50]:
             text = file.read_text(encoding="utf-8", errors="replace")
@@ -126,8 +126,8 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 def bench_build(settings: Any, docs: Path, data_dir: Path, embedder: Any) -> dict[str, Any]:
     """A full build, then the floor: the same texts through the same model alone."""
-    from index.chunking import contextual_text
-    from retrieval.service import Attache
+    from attache.index.chunking import contextual_text
+    from attache.retrieval.service import Attache
 
     build_settings = settings.model_copy(update={"docs_dir": docs, "data_dir": data_dir})
     service = Attache(build_settings, embedder=embedder)
@@ -151,8 +151,8 @@ def bench_build(settings: Any, docs: Path, data_dir: Path, embedder: Any) -> dic
 
 def query_worker(data_dir: str, questions_file: str) -> None:
     """In a process of its own: load the index, answer every question, print timings."""
-    from index.settings import Settings
-    from retrieval.service import Attache
+    from attache.index.settings import Settings
+    from attache.retrieval.service import Attache
 
     questions = json.loads(Path(questions_file).read_text(encoding="utf-8"))
     service = Attache(Settings(data_dir=Path(data_dir)))
@@ -170,7 +170,7 @@ def query_worker(data_dir: str, questions_file: str) -> None:
 def bench_queries(data_dir: Path, questions: list[str], work: Path) -> dict[str, Any]:
     path = work / "questions.json"
     path.write_text(json.dumps(questions), encoding="utf-8")
-    _, peak, out = _child("retrieval.bench", ["--worker", str(data_dir), str(path)],
+    _, peak, out = _child("attache.retrieval.bench", ["--worker", str(data_dir), str(path)],
                           _env(data_dir))
     data = json.loads(out.strip().splitlines()[-1])
     latencies = data["latencies"]
@@ -187,7 +187,7 @@ def bench_queries(data_dir: Path, questions: list[str], work: Path) -> dict[str,
 def bench_cold_ask(data_dir: Path, question: str) -> dict[str, Any]:
     walls, peaks = [], []
     for _ in range(COLD_RUNS):
-        wall, peak, _ = _child("bot.cli", ["ask", question], _env(data_dir))
+        wall, peak, _ = _child("attache.bot.cli", ["ask", question], _env(data_dir))
         walls.append(wall)
         peaks.append(peak)
     return {
@@ -201,9 +201,9 @@ def fill_synthetic(data_dir: Path, n: int, vocabulary: list[str], seed: int = 5)
     """A store of `n` synthetic chunks published as the current version."""
     import numpy as np
 
-    from index.catalog import Catalog, manifest_from_records
-    from index.lexical import LexicalIndex
-    from index.store import ChromaStore, Pointer, Record, version_name
+    from attache.index.catalog import Catalog, manifest_from_records
+    from attache.index.lexical import LexicalIndex
+    from attache.index.store import ChromaStore, Pointer, Record, version_name
 
     rng = np.random.default_rng(seed)
     store = ChromaStore(data_dir)
@@ -260,7 +260,7 @@ def run_bench(settings: Any, docs: Path | None = None, quick: bool = False,
               progress: Progress | None = None,
               sizes: tuple[int, ...] | None = None) -> dict[str, Any]:
     """Every figure of the benchmark, in one run on this machine."""
-    from index.embedding import load_embedder
+    from attache.index.embedding import load_embedder
 
     say = progress or (lambda line: None)
     docs = Path(docs) if docs else DEFAULT_DOCS

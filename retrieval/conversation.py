@@ -12,7 +12,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from retrieval.extractive import STOPWORDS, content_terms
+from attache.retrieval.extractive import STOPWORDS, content_terms
 
 MAX_TURNS = 6
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from index.chunking import split_sentences
+from attache.index.chunking import split_sentences
 
 if TYPE_CHECKING:
-    from index.lexical import LexicalIndex
-    from retrieval.search import Passage
+    from attache.index.lexical import LexicalIndex
+    from attache.retrieval.search import Passage
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been
@@ -237,8 +237,8 @@ class Analysis:
 
 
 def analyse(passage: Passage) -> Analysis:
-    from index.chunking import SENTENCE_VECTORS, parse_spans
-    from index.embedding import unpack_vectors
+    from attache.index.chunking import SENTENCE_VECTORS, parse_spans
+    from attache.index.embedding import unpack_vectors
 
     spans = parse_spans(passage.metadata)
     if not spans or spans[-1][1] > len(passage.text):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from retrieval.search import Passage
+    from attache.retrieval.search import Passage
 
 NO_ANSWER_TOKEN = "NO_ANSWER"
 MARKER = re.compile(r"\[(\d+)\]")

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-    from index.embedding import Embedder
-    from index.lexical import LexicalIndex
-    from index.store import ChromaStore, Pointer
+    from attache.index.embedding import Embedder
+    from attache.index.lexical import LexicalIndex
+    from attache.index.store import ChromaStore, Pointer
 
 DENSE_WEIGHT = 0.5
 CANDIDATES = 30
@@ -75,7 +75,7 @@ class Retriever:
         candidates: int = CANDIDATES,
         cache_size: int = 4096,
     ) -> None:
-        from index.catalog import Catalog
+        from attache.index.catalog import Catalog
 
         self.store = store
         self.embedder = embedder

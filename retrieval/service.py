@@ -8,15 +8,15 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from index.build import ProgressCallback, RebuildReport
-    from index.embedding import Embedder
-    from index.settings import Settings
-    from index.store import ChromaStore
-    from retrieval.answer import Answer, Selection
-    from retrieval.conversation import Conversation
-    from retrieval.extractive import Idf
-    from retrieval.llm import ChatLLM
-    from retrieval.search import Passage, Retriever
+    from attache.index.build import ProgressCallback, RebuildReport
+    from attache.index.embedding import Embedder
+    from attache.index.settings import Settings
+    from attache.index.store import ChromaStore
+    from attache.retrieval.answer import Answer, Selection
+    from attache.retrieval.conversation import Conversation
+    from attache.retrieval.extractive import Idf
+    from attache.retrieval.llm import ChatLLM
+    from attache.retrieval.search import Passage, Retriever
 
 log = logging.getLogger("attache.answers")
 
@@ -33,7 +33,7 @@ class Attache:
         embedder: Embedder | None = None,
         llm: ChatLLM | None = None,
     ) -> None:
-        from index.store import ChromaStore
+        from attache.index.store import ChromaStore
 
         self.settings = settings
         self.store = store or ChromaStore(settings.data_dir, settings.chroma_url)
@@ -43,7 +43,7 @@ class Attache:
         self._idf: tuple[Any, Idf] | None = None
         self._llm = llm
         self._lock = threading.Lock()
-        from retrieval.extractive import AnalysisCache
+        from attache.retrieval.extractive import AnalysisCache
 
         self._analyses = AnalysisCache()
 
@@ -51,7 +51,7 @@ class Attache:
     def embedder(self) -> Embedder:
         with self._embedder_lock:
             if self._embedder is None:
-                from index.embedding import load_embedder
+                from attache.index.embedding import load_embedder
 
                 self._embedder = load_embedder(self.settings)
             return self._embedder
@@ -60,7 +60,7 @@ class Attache:
     def retriever(self) -> Retriever:
         with self._lock:
             if self._retriever is None:
-                from retrieval.search import Retriever
+                from attache.retrieval.search import Retriever
 
                 self._retriever = Retriever(
                     self.store,
@@ -73,7 +73,7 @@ class Attache:
     @property
     def llm(self) -> ChatLLM | None:
         if self._llm is None and self.settings.llm_url:
-            from retrieval.llm import ChatLLM
+            from attache.retrieval.llm import ChatLLM
 
             key = self.settings.llm_api_key
             self._llm = ChatLLM(
@@ -85,7 +85,7 @@ class Attache:
         return self._llm
 
     def _idf_for(self, retriever: Retriever) -> Idf:
-        from retrieval.extractive import Idf
+        from attache.retrieval.extractive import Idf
 
         lexical = retriever.lexical()
         with self._lock:
@@ -101,7 +101,7 @@ class Attache:
 
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
         """Answer from the documents, citing them, or say plainly that they don't."""
-        from retrieval.answer import NO_ANSWER, Answer, cite, select
+        from attache.retrieval.answer import NO_ANSWER, Answer, cite, select
 
         started = time.perf_counter()
         question = " ".join(question.split())
@@ -157,8 +157,8 @@ class Attache:
 
     def _llm_answer(self, question: str, selection: Selection) -> tuple[bool, str, list[Any]]:
         """The LLM's answer, its markers renumbered to citations quoting the documents."""
-        from retrieval.answer import Citation
-        from retrieval.llm import MARKER
+        from attache.retrieval.answer import Citation
+        from attache.retrieval.llm import MARKER
 
         assert self.llm is not None
         reply = self.llm.answer(question, selection.passages)
@@ -180,7 +180,7 @@ class Attache:
 
     def rebuild(self, progress: ProgressCallback | None = None) -> RebuildReport:
         """Bring the index up to date with the documents folder."""
-        from index.build import Indexer
+        from attache.index.build import Indexer
 
         report = Indexer(self.settings, self.store, lambda: self.embedder, progress).rebuild()
         if self._retriever is not None:
@@ -189,7 +189,7 @@ class Attache:
 
     def status(self) -> dict[str, Any]:
         """The indexed documents and how the index was built."""
-        from index.catalog import Catalog
+        from attache.index.catalog import Catalog
 
         pointer = self.store.pointer()
         if pointer is None:

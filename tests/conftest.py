@@ -49,7 +49,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder() -> Any:
-    from index.embedding import OnnxMiniLM
+    from attache.index.embedding import OnnxMiniLM
 
     return OnnxMiniLM()
 
@@ -58,8 +58,8 @@ def embedder() -> Any:
 def seeds_index(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Any:
     """Settings of an index of the seeds, built once for the session; tests only read
     it (a test that changes an index copies it first)."""
-    from index.settings import Settings
-    from retrieval.service import Attache
+    from attache.index.settings import Settings
+    from attache.retrieval.service import Attache
 
     root = tmp_path_factory.mktemp("seeds-index")
     shutil.copytree(SEEDS, root / "docs")
@@ -77,7 +77,7 @@ def seeds_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Any]:
-    from index.settings import Settings
+    from attache.index.settings import Settings
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {"data_dir": tmp_path / "data", "docs_dir": tmp_path / "docs"}
@@ -89,7 +89,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Any]:
 
 @pytest.fixture
 def make_service(make_settings: Callable[..., Any], embedder: Any) -> Callable[..., Any]:
-    from retrieval.service import Attache
+    from attache.retrieval.service import Attache
 
     def make(**overrides: Any) -> Attache:
         return Attache(make_settings(**overrides), embedder=embedder)
@@ -113,7 +113,7 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 
     def run(*args: str, env: dict[str, str] | None = None, **kwargs: Any):  # type: ignore[no-untyped-def]
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args],
+            [sys.executable, "-m", "attache.bot.cli", *args],
             env=subprocess_env(**(env or {})),
             capture_output=True,
             text=True,

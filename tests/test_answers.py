@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEEDS, cli_json, shared_dir
 
-from index.documents import discover, load, read
-from index.settings import Settings
-from retrieval.answer import NO_ANSWER
-from retrieval.conversation import Conversation
-from retrieval.evaluate import contains_answer, normalize
-from retrieval.service import Attache
+from attache.index.documents import discover, load, read
+from attache.index.settings import Settings
+from attache.retrieval.answer import NO_ANSWER
+from attache.retrieval.conversation import Conversation
+from attache.retrieval.evaluate import contains_answer, normalize
+from attache.retrieval.service import Attache
 
 POMPEO = "000_a92a2212d4dbd9c6.txt"
 BLINKEN = "004_703d1c81ffbf0c84.txt"
@@ -121,7 +121,7 @@ def test_seeds_dev_questions_all_pass(service):
     folder = shared_dir()
     if folder is None:
         pytest.skip("../shared/eval is not beside this checkout")
-    from retrieval.evaluate import read_questions, run
+    from attache.retrieval.evaluate import read_questions, run
 
     questions = read_questions(folder / "eval" / "seeds-dev.jsonl")
     *_, (_, scores) = run(questions, lambda q: service.ask(q).as_dict())

@@ -17,8 +17,8 @@ import aiohttp
 import discord
 import pytest
 
-from bot import discord_format as fmt
-from bot.discord_bot import (
+from attache.bot import discord_format as fmt
+from attache.bot.discord_bot import (
     BUSY,
     CITE_PREFIX,
     EXPIRED_SOURCES,
@@ -33,13 +33,13 @@ from bot.discord_bot import (
     create_bot,
     run_bot,
 )
-from index.build import RebuildBusy, RebuildReport
-from index.documents import DocumentsFolderError
-from index.settings import Settings
-from retrieval.answer import NO_ANSWER, Answer, Citation
-from retrieval.conversation import Conversation
-from retrieval.search import NoIndex, Passage
-from retrieval.service import Attache
+from attache.index.build import RebuildBusy, RebuildReport
+from attache.index.documents import DocumentsFolderError
+from attache.index.settings import Settings
+from attache.retrieval.answer import NO_ANSWER, Answer, Citation
+from attache.retrieval.conversation import Conversation
+from attache.retrieval.search import NoIndex, Passage
+from attache.retrieval.service import Attache
 
 TIMEOUT = 10.0
 CHANNEL_ID = 111_111_111_111_111_111

@@ -17,17 +17,17 @@ from typing import Any
 import discord
 import pytest
 
-from bot.discord_bot import (
+from attache.bot.discord_bot import (
     BAD_TOKEN,
     REINDEX_STARTED,
     AttacheBot,
     create_bot,
     serve,
 )
-from index.documents import discover, load, read
-from index.settings import Settings
-from retrieval.conversation import Conversation
-from retrieval.service import Attache
+from attache.index.documents import discover, load, read
+from attache.index.settings import Settings
+from attache.retrieval.conversation import Conversation
+from attache.retrieval.service import Attache
 
 try:
     from tests.discord_standin import OP_IDENTIFY, OP_RESUME, DiscordStandIn, RecordedRequest

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from index.documents import (
+from attache.index.documents import (
     SUPPORTED_SUFFIXES,
     Document,
     DocumentsFolderError,
@@ -271,7 +271,7 @@ def test_html_article_without_page_furniture(tmp_path: Path) -> None:
 
 
 def test_htm_suffix_and_lxml_fallback(tmp_path: Path) -> None:
-    from index.documents import _html_fallback_text
+    from attache.index.documents import _html_fallback_text
 
     text = clean_plain_text(_html_fallback_text(HTML_PAGE))
     for paragraph in ARTICLE_PARAGRAPHS:

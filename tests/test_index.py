@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from conftest import ROOT, cli_json, subprocess_env, write_corpus
 
-from index.build import EMBED_GROUP
-from index.catalog import Catalog
-from index.documents import discover, load, read
-from index.store import ChromaStore, Record
+from attache.index.build import EMBED_GROUP
+from attache.index.catalog import Catalog
+from attache.index.documents import discover, load, read
+from attache.index.store import ChromaStore, Record
 
 BOILERPLATE = (
     "Connect with us",
@@ -190,8 +190,8 @@ def _start_rebuild(docs: Path, data: Path) -> subprocess.Popen[str]:
 # A rebuild that prints each progress step, so the test can kill it mid-way.
 _PROGRESS_SCRIPT = """
 import sys
-from index.settings import load_settings
-from retrieval.service import Attache
+from attache.index.settings import load_settings
+from attache.retrieval.service import Attache
 def progress(stage, done, total):
     print(stage, done, total, flush=True)
 Attache(load_settings()).rebuild(progress)
@@ -256,7 +256,7 @@ class _FailingEmbedder:
 
 @pytest.mark.parametrize("error", [OSError(28, "No space left on device"), RuntimeError("bug")])
 def test_rebuild_failing_midway_keeps_old_index(make_settings, embedder, seeds_copy, error):
-    from retrieval.service import Attache
+    from attache.retrieval.service import Attache
 
     settings = make_settings(docs_dir=seeds_copy)
     Attache(settings, embedder=embedder).rebuild()
@@ -380,7 +380,7 @@ def test_network_beyond_loopback_fails_in_tests():
 def test_tiktoken_loads_offline_without_a_cache_variable(monkeypatch):
     monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)
     probe = subprocess.run(
-        [sys.executable, "-c", "from index.chunking import count_tokens; "
+        [sys.executable, "-c", "from attache.index.chunking import count_tokens; "
          "print(count_tokens('Secretary Blinken announced a new bureau.'))"],
         env=subprocess_env(), capture_output=True, text=True)
     assert probe.returncode == 0, probe.stderr
