@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT, cli_json, subprocess_env, write_corpus
 
 from attache.index.build import EMBED_GROUP
-from attache.index.catalog import Catalog
+from attache.index.catalog import Catalog, version_records, version_state
 from attache.index.documents import discover, load, read
 from attache.index.store import ChromaStore, Record
 
@@ -32,7 +32,7 @@ BOILERPLATE = (
 def chunks_by_source(service) -> dict[str, list[Record]]:
     pointer = service.store.pointer()
     grouped: dict[str, list[Record]] = {}
-    for record in service.store.records(pointer.collection):
+    for record in version_records(service.store, pointer):
         grouped.setdefault(record.metadata["source"], []).append(record)
     return grouped
 
@@ -99,9 +99,12 @@ def test_add_edit_delete_and_idempotent_rerun(make_service, tmp_path):
     assert paths[1].name not in chunks_by_source(service)
     pointer = service.store.pointer()
     lexical = Catalog(service.settings.data_dir).lexical(service.store, pointer)
-    assert service.store.count(pointer.collection) == removed.chunks == len(lexical.ids)
-    # only the current and the previous version are kept
-    assert len(service.store.version_collections()) == 2
+    assert len(list(version_records(service.store, pointer))) == removed.chunks == len(
+        lexical.ids)
+    # only the segments of the current and the previous version are kept
+    previous = service.store.state(pointer.version - 1)
+    kept = set(version_state(service.store, pointer).names) | {n for n, _ in previous["segments"]}
+    assert set(service.store.version_collections()) == kept
 
 
 def test_cli_rebuild_json_and_status(run_cli, seeds_copy, tmp_path):
