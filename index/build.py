@@ -351,11 +351,11 @@ class Indexer:
                 plan.report.added += 1
             staged.ids.update(r.id for r in records)
             group.extend(r for r in records if r.id not in present)
-            if len(group) >= EMBED_GROUP:
+            while len(group) >= EMBED_GROUP:
                 plan.report.embedded += self._write_group(
-                    segment, sources, plan.model, group, written)
-                written += len(group)
-                group = []
+                    segment, sources, plan.model, group[:EMBED_GROUP], written)
+                written += EMBED_GROUP
+                group = group[EMBED_GROUP:]
         if group:
             plan.report.embedded += self._write_group(segment, sources, plan.model, group, written)
         leftover = present - staged.ids
@@ -470,6 +470,7 @@ class Indexer:
         settings = self.settings
         self.catalog.write_manifest(plan.version, staged.manifest)
         self.store.write_state(plan.version, state.to_json())
+        self._progress("publish", 1, 2)  # recorded, not yet published
         self.store.publish(
             Pointer(
                 collection=state.names[-1],

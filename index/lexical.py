@@ -173,8 +173,9 @@ class VersionLexical:
         ids: list[str] = []
         for name, index in segments:
             gone = removed.get(name, set())
-            mask = np.fromiter((i in gone for i in index.ids), dtype=bool, count=index.size)
-            self._masks.append(mask if mask.any() else None)
+            mask = (np.fromiter((i in gone for i in index.ids), dtype=bool, count=index.size)
+                    if gone else None)
+            self._masks.append(mask if mask is not None and mask.any() else None)
             ids.extend([i for i in index.ids if i not in gone] if gone else index.ids)
         self.ids = ids
         self._total = sum(index.size for _, index in segments)
