@@ -437,9 +437,10 @@ def test_rebuild_killed_at_every_step_keeps_the_old_version_serving(
         assert line.split() == ["at", stage, str(count)], child.stderr.read()
         child.send_signal(signal.SIGKILL)
         child.wait(30)
-        # a reader elsewhere (its own empty data folder) still has the old version, whole
-        reader = make_service(docs_dir=tmp_path / "none", data_dir=tmp_path / f"r-{stage}{count}",
-                              **extra)
+        # a new reader (on a shared server: elsewhere, with an empty data folder) still
+        # has the old version, whole
+        reader = make_service(docs_dir=tmp_path / "none", **extra, data_dir=tmp_path / (
+            f"r-{stage}{count}" if shared else "writer"))
         assert reader.status().model_dump(exclude={"store"}) == before.model_dump(
             exclude={"store"})
         answer = reader.ask(question)
@@ -448,7 +449,8 @@ def test_rebuild_killed_at_every_step_keeps_the_old_version_serving(
     finished = make_service(docs_dir=seeds_copy, data_dir=writer_dir, **extra).rebuild()
     assert finished.switched and (finished.added, finished.removed) == (3, 1)
     assert finished.version == before.version + 1
-    reader = make_service(docs_dir=tmp_path / "none", data_dir=tmp_path / "after", **extra)
+    reader = make_service(docs_dir=tmp_path / "none", **extra,
+                          data_dir=tmp_path / ("after" if shared else "writer"))
     assert {d.source for d in reader.status().documents} == {
         "004_703d1c81ffbf0c84.txt", "briefing_000.txt", "briefing_001.txt", "briefing_002.txt"}
     assert all(p.source != POMPEO for p in reader.retriever.search(question, 10))
