@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 
 class _Frozen(BaseModel):
@@ -83,6 +83,10 @@ class RebuildReport(BaseModel):
     version: int | None = None
     switched: bool = Field(default=False, description="whether a new version was published")
     segments: int = Field(default=0, description="segments of the version (0: unchanged)")
+
+    @field_serializer("seconds")
+    def _milliseconds(self, seconds: float) -> float:
+        return round(seconds, 3)
 
 
 class DocumentInfo(_Frozen):

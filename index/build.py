@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 from attache.errors import NoUsableDocuments, RebuildBusy
 from attache.models import RebuildReport, SkippedFile
+from attache.index import chunk_meta as cm
 from attache.index.catalog import Catalog, DocumentEntry, Manifest, VersionState, version_state
+from attache.index.chunk_meta import SENTENCE_VECTORS
 from attache.index.chunking import (
-    SENTENCE_SPANS,
-    SENTENCE_VECTORS,
     chunk_text,
     contextual_text,
     parse_spans,
@@ -79,17 +79,17 @@ def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record
     for chunk in chunk_text(doc.text, size, overlap):
         sentences = split_sentences(chunk.text)
         meta: dict[str, Any] = {
-            SENTENCE_SPANS: ";".join(f"{s.start}-{s.end}" for s in sentences),
-            "source": doc.source,
-            "title": doc.title,
-            "kind": doc.kind,
-            "position": chunk.position,
-            "start": chunk.start,
-            "end": chunk.end,
-            "doc_sha": sha256,
-            "text_sha": text_sha(contextual_text(doc.title, chunk.text)),
+            cm.SENTENCE_SPANS: ";".join(f"{s.start}-{s.end}" for s in sentences),
+            cm.SOURCE: doc.source,
+            cm.TITLE: doc.title,
+            cm.KIND: doc.kind,
+            cm.POSITION: chunk.position,
+            cm.START: chunk.start,
+            cm.END: chunk.end,
+            cm.DOC_SHA: sha256,
+            cm.TEXT_SHA: text_sha(contextual_text(doc.title, chunk.text)),
         }
-        for key in ("outlet", "author", "date"):
+        for key in cm.DOCUMENT_FIELDS:
             value = getattr(doc, key)
             if value:
                 meta[key] = value
@@ -370,12 +370,12 @@ class Indexer:
         import numpy as np
 
         known = self.store.vectors_for(
-            sources, "text_sha", (r.metadata["text_sha"] for r in records), SENTENCE_VECTORS
+            sources, cm.TEXT_SHA, (r.metadata[cm.TEXT_SHA] for r in records), SENTENCE_VECTORS
         )
         todo: dict[str, Record] = {}
         for record in records:
-            if record.metadata["text_sha"] not in known:
-                todo.setdefault(record.metadata["text_sha"], record)
+            if record.metadata[cm.TEXT_SHA] not in known:
+                todo.setdefault(record.metadata[cm.TEXT_SHA], record)
         total, done = written + len(records), [written]
 
         def tick(n: int) -> None:  # chunks of this rebuild embedded so far
@@ -384,9 +384,9 @@ class Indexer:
 
         if todo:
             known.update(self._embed_records(list(todo.values()), tick))
-        matrix = np.asarray([known[r.metadata["text_sha"]][0] for r in records], dtype=np.float32)
+        matrix = np.asarray([known[r.metadata[cm.TEXT_SHA]][0] for r in records], dtype=np.float32)
         with_sentences = [
-            Record(r.id, r.text, {**r.metadata, **known[r.metadata["text_sha"]][1]})
+            Record(r.id, r.text, {**r.metadata, **known[r.metadata[cm.TEXT_SHA]][1]})
             for r in records
         ]
         self.store.add(name, with_sentences, matrix)
@@ -510,11 +510,11 @@ class Indexer:
         embedder = self._embed()
         texts, spans = [], []
         for record in records:
-            title = str(record.metadata["title"])
+            title = str(record.metadata[cm.TITLE])
             texts.append(contextual_text(title, record.text))
             shift = len(texts[-1]) - len(record.text)
             spans.append([(a + shift, b + shift) for a, b in parse_spans(record.metadata)])
-        shas = [r.metadata["text_sha"] for r in records]
+        shas = [r.metadata[cm.TEXT_SHA] for r in records]
         with_spans = getattr(embedder, "embed_with_spans", None)
         if with_spans is None:
             vectors = embedder.embed_documents(texts, progress=tick)

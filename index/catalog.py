@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from attache.index import chunk_meta as cm
 from attache.index.chunking import contextual_text
 from attache.index.lexical import LexicalIndex, VersionLexical
 from attache.index.store import ChromaStore, Pointer, Record, write_json_atomic
@@ -29,7 +30,7 @@ from attache.index.store import ChromaStore, Pointer, Record, write_json_atomic
 MANIFEST_FILE = "manifest.json"
 LEXICAL_DIR = "lexical"
 VERSIONS_DIR = "versions"
-DOC_FIELDS = ("title", "kind", "outlet", "author", "date")
+DOC_FIELDS = (cm.TITLE, cm.KIND, cm.OUTLET, cm.AUTHOR, cm.DATE)
 
 
 @dataclass
@@ -115,20 +116,20 @@ def manifest_from_records(records: Iterable[Record], segment: str = "") -> Manif
     """Group chunk records by document, chunks in reading order."""
     grouped: dict[str, list[Record]] = defaultdict(list)
     for record in records:
-        grouped[str(record.metadata.get("source", ""))].append(record)
+        grouped[str(record.metadata.get(cm.SOURCE, ""))].append(record)
     manifest: Manifest = {}
     for source, items in sorted(grouped.items()):
-        items.sort(key=lambda r: int(r.metadata.get("position", 0)))
+        items.sort(key=lambda r: int(r.metadata.get(cm.POSITION, 0)))
         meta = items[0].metadata
         manifest[source] = DocumentEntry(
             source=source,
-            sha256=str(meta.get("doc_sha", "")),
-            title=str(meta.get("title", source)),
-            kind=str(meta.get("kind", "")),
+            sha256=str(meta.get(cm.DOC_SHA, "")),
+            title=str(meta.get(cm.TITLE, source)),
+            kind=str(meta.get(cm.KIND, "")),
             ids=[r.id for r in items],
-            outlet=meta.get("outlet"),
-            author=meta.get("author"),
-            date=meta.get("date"),
+            outlet=meta.get(cm.OUTLET),
+            author=meta.get(cm.AUTHOR),
+            date=meta.get(cm.DATE),
             segment=segment,
         )
     return manifest
@@ -149,10 +150,11 @@ def _read_manifest(path: Path) -> Manifest | None:
 def lexical_texts(records: Iterable[Record]) -> tuple[list[str], list[str]]:
     """Ids and BM25 texts (title, then chunk) of records, in document reading order."""
     ordered = sorted(
-        records, key=lambda r: (str(r.metadata.get("source")), int(r.metadata.get("position", 0)))
+        records,
+        key=lambda r: (str(r.metadata.get(cm.SOURCE)), int(r.metadata.get(cm.POSITION, 0))),
     )
     return [r.id for r in ordered], [
-        contextual_text(str(r.metadata.get("title", "")), r.text) for r in ordered
+        contextual_text(str(r.metadata.get(cm.TITLE, "")), r.text) for r in ordered
     ]
 
 
