@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
     llm_timeout: float = Field(default=20.0, gt=0)
+    llm_max_reply_chars: int = Field(default=2000, ge=100, le=100_000)
 
     # Discord
     discord_token: SecretStr | None = Field(
