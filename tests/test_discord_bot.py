@@ -28,6 +28,11 @@ from attache.bot.discord.client import (
 from attache.bot.discord.commands import REINDEX_BUSY, REINDEX_STARTED
 from attache.bot.discord.gate import BUSY, USER_BUSY, Gate
 from attache.bot.discord.views import CITE_PREFIX, EXPIRED_SOURCES, NO_MENTIONS, PassageButton
+try:
+    from tests.inert_markdown import live_markdown
+except ImportError:  # tests/ is on sys.path
+    from inert_markdown import live_markdown
+
 from attache.errors import DocumentsFolderError, NoIndex, RebuildBusy
 from attache.models import DocumentInfo, IndexStatus, RebuildReport
 from attache.index.settings import Settings
@@ -517,7 +522,7 @@ def test_mention_syntax_from_documents_and_questions_is_neutralised() -> None:
     for text in texts:
         assert not raw.search(text), text
     content = interaction.followup.send.call_args.kwargs["content"]
-    assert "<https://evil.example/x>" in content  # no link preview
+    assert "`https://evil.example/x`" in content  # shown, not linked, no preview
     assert "[1]" in content
     for call in interaction.followup.send.call_args_list:
         assert call.kwargs["allowed_mentions"] is NO_MENTIONS
@@ -1115,10 +1120,12 @@ def test_thread_names_are_short_and_inert() -> None:
     assert fmt.thread_name("<@123456789012345678>") == "Attaché"
 
 
-def test_no_previews_wraps_urls_once() -> None:
-    text = "See https://a.example/x, and <https://b.example/y> or (http://c.example)."
+def test_urls_are_shown_as_code_never_as_links() -> None:
+    text = ("See https://a.example/x, and <https://b.example/y> or (http://c.example). "
+            "Join discord.gg/abc!")
     assert fmt.no_previews(text) == (
-        "See <https://a.example/x>, and <https://b.example/y> or (<http://c.example>).")
+        "See `https://a.example/x`, and `https://b.example/y` or (`http://c.example`). "
+        "Join `discord.gg/abc`!")
 
 
 def test_module_imports_no_retrieval_code() -> None:
@@ -1133,3 +1140,108 @@ def test_module_imports_no_retrieval_code() -> None:
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+HOSTILE = (
+    "# Urgent: the ambassador resigned\n"
+    "-# posted by the press office\n"
+    "> quoted from nowhere\n"
+    "- a list item\n"
+    "Read [the official notice](https://evil.example/phish) and [1](https://evil.example/1) "
+    "now. The review is ||secret until March|| and **loud** __under__ ~~gone~~ `code`; "
+    "join discord.gg/evilcorp or <https://evil.example/x>."
+)
+
+
+def test_markdown_from_documents_questions_and_the_llm_arrives_inert() -> None:
+    citation = Citation(n=1, source="notes/[x](https://evil.example/p).txt",
+                        title="# Budget [notice](https://evil.example/t) ||s||",
+                        quote=HOSTILE, start=0, end=len(HOSTILE))
+    answer = make_answer(text=HOSTILE + " [1]", citations=[citation],
+                         passages=[passage(citation.source, HOSTILE, 0, title=citation.title)])
+    refusal = make_answer(answered=False, passages=[passage("a.txt", HOSTILE, 0,
+                                                            title=citation.title)])
+    messages = fmt.answer_messages(answer) + fmt.answer_messages(refusal)
+    texts = [m.content or "" for m in messages]
+    for message in messages:
+        for embed in message.embeds:
+            data = embed.to_dict()
+            texts += [data.get("title", ""), data.get("description", "")]
+            texts += [f["name"] for f in data.get("fields", [])]
+            texts += [f["value"] for f in data.get("fields", [])]
+    for embed in fmt.passage_embeds(citation, HOSTILE):
+        texts += [embed.title or "", embed.description or ""]
+    for text in texts:
+        assert live_markdown(text) == [], text
+    content = texts[0]
+    # the words are all still there, only inert
+    for words in ("Urgent: the ambassador resigned", "posted by the press office",
+                  "the official notice", "secret until March", "`https://evil.example/phish`",
+                  "`discord.gg/evilcorp`", "[1]"):
+        assert words in content.replace("\\", ""), words
+
+
+def test_the_checker_sees_live_markdown() -> None:
+    assert set(live_markdown(HOSTILE)) == {"masked link", "heading, subtext or quote", "list",
+                                           "spoiler", "bold", "underline", "strike", "link"}
+    assert live_markdown(fmt.safe_text(HOSTILE)) == []
+
+
+def test_a_cut_never_leaves_a_url_code_span_open() -> None:
+    text = fmt.safe_text("word " * 10 + "https://evil.example/" + "a" * 200 + " tail")
+    clipped = fmt.clip(text, 80)
+    assert clipped.count("`") % 2 == 0 and len(clipped) <= 80
+    assert "evil.example" not in clipped
+
+
+def test_passage_embeds_stay_within_6000_with_long_paths() -> None:
+    source = "deep/" * 600 + "source.txt"  # 3,010 characters
+    citation = Citation(n=1, source=source, title="T" * 400, quote="q", start=0, end=1)
+    text = " ".join(f"Sentence {n} of a very long passage." for n in range(900))
+    embeds = fmt.passage_embeds(citation, text)
+    for embed in embeds:
+        assert len(embed) <= fmt.EMBED_TOTAL_LIMIT
+        assert_embed_limits([embed])
+    answer = make_answer(text="Yes. [1]", citations=[citation], passages=[])
+    for message in fmt.answer_messages(answer):
+        assert sum(len(e) for e in message.embeds) <= fmt.EMBED_TOTAL_LIMIT
+
+
+def test_split_message_takes_linear_time() -> None:
+    """4 MB of answer once took 1.5 s to split; four times the text now takes about four
+    times as long, not sixteen (best of three runs each, compared within this run)."""
+    import timeit
+
+    rng = random.Random(3)
+    small = sentences_text(rng, 2000)
+    large = small * 4
+    best = {}
+    for name, text in (("small", small), ("large", large)):
+        best[name] = min(timeit.repeat(lambda t=text: fmt.split_message(t), number=1, repeat=3))
+    assert best["large"] < 8 * best["small"], best
+    word = "x" * 400_000  # one word, cut in pieces
+    best_word = min(timeit.repeat(lambda: fmt.split_message(word), number=1, repeat=3))
+    best_long = min(timeit.repeat(lambda: fmt.split_message(word * 4), number=1, repeat=3))
+    assert best_long < 8 * best_word, (best_word, best_long)
+
+
+def test_messages_are_made_off_the_event_loop() -> None:
+    seen: list[str] = []
+    original = fmt.answer_messages
+
+    def recording(answer: Answer) -> list[fmt.OutgoingMessage]:
+        seen.append(threading.current_thread().name)
+        return original(answer)
+
+    bot = make_bot()
+    interaction = make_interaction()
+    fmt.answer_messages = recording  # type: ignore[assignment]
+    try:
+        run(lambda: bot.commands.handle_ask(interaction, "Who approved it?"))
+    finally:
+        fmt.answer_messages = original  # type: ignore[assignment]
+    assert seen and all(name != threading.main_thread().name for name in seen)
+    assert interaction.followup.send.call_args.kwargs["content"] == "Pompeo approved it. [1]"

@@ -280,8 +280,8 @@ class AttacheBot(discord.Client):
         """Post the reply's messages with `send`; returns the first message sent."""
         if isinstance(reply, str):
             outgoing = [fmt.OutgoingMessage(content=reply)]
-        else:
-            outgoing = fmt.answer_messages(reply)
+        else:  # splitting and escaping long text: in a worker thread, off the event loop
+            outgoing = await asyncio.to_thread(fmt.answer_messages, reply)
         first = None
         for message in outgoing:
             kwargs: dict[str, Any] = {
