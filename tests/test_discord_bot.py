@@ -210,6 +210,7 @@ def make_message(content: str, channel: Any, *, author_id: int = USER_ID, bot_au
     message.guild = create_autospec(discord.Guild, instance=True, spec_set=True)
     message.type = discord.MessageType.default
     message.mentions = mentions or []
+    message.reference = None
     message.to_reference.return_value = create_autospec(discord.MessageReference, instance=True)
     return message
 
@@ -659,7 +660,7 @@ def test_follow_up_in_a_bot_thread_continues_its_conversation() -> None:
     bot = make_bot(service)
     conversation = Conversation()
     conversation.add("Who announced the office?", "Who announced the office?", "Blinken.", True)
-    bot.conversations.add(THREAD_ID, conversation)
+    bot.conversations.add(THREAD_ID, conversation, USER_ID)
     thread = make_thread()
     message = make_message("What will it focus on?", thread)
 
@@ -719,20 +720,78 @@ def test_message_questions_get_the_same_checks() -> None:
     now = [50.0]
     service = fake_service()
     bot = make_bot(service, clock=lambda: now[0], discord_max_question_chars=30)
-    bot.conversations.add(THREAD_ID, Conversation())
+    bot.conversations.add(THREAD_ID, Conversation(), USER_ID)
     thread = make_thread()
+    channel = make_text_channel()
 
     async def body() -> None:
-        await bot.on_message(make_message("x " * 40, thread))
+        await bot.on_message(make_message("why " * 10 + "?", thread))
         await bot.on_message(make_message("A fine question?", thread))
-        await bot.on_message(make_message("Another one right away?", thread))
+        await bot.on_message(make_message("Another one right away?", thread))  # silent
+        await bot.on_message(make_message(f"<@{BOT_ID}> And in a channel?", channel,
+                                          mentions=[bot.user]))
 
     run(body)
     assert service.ask.call_count == 1
     replies = [c.args[0] for c in thread.send.call_args_list if c.args]
-    assert "30 characters" in replies[0] and replies[1].startswith("Please wait")
+    assert len(replies) == 1 and "30 characters" in replies[0]
+    assert channel.send.call_args.args[0].startswith("Please wait")  # told where it was asked
     for call in thread.send.call_args_list:
         assert call.kwargs["allowed_mentions"] is NO_MENTIONS
+
+
+def test_in_its_threads_the_bot_answers_only_questions() -> None:
+    now = [100.0]
+    service = fake_service()
+    bot = make_bot(service, clock=lambda: now[0])
+    bot.conversations.add(THREAD_ID, Conversation(), USER_ID)
+    thread = make_thread()
+    other = USER_ID + 7
+    earlier = create_autospec(discord.Message, instance=True, spec_set=True)
+    earlier.author = bot.user
+    reply_to_bot = make_message("the budget, then", thread, author_id=other)
+    reply_to_bot.reference = create_autospec(discord.MessageReference, instance=True,
+                                             spec_set=True)
+    reply_to_bot.reference.resolved = earlier
+
+    async def say(message: Any) -> None:
+        now[0] += 6.0  # past the cooldown each time
+        await bot.on_message(message)
+
+    async def body() -> None:
+        await say(make_message("thanks!", thread))  # the asker, not a question
+        await say(make_message("", thread))  # an attachment alone
+        await say(make_message("What about the budget?", thread, author_id=other))  # not theirs
+        await say(make_message("ok, noted", thread))
+        asked = service.ask.call_count
+        assert asked == 0 and thread.send.call_count == 0
+        await say(make_message("What will it focus on?", thread))  # the asker's question
+        await say(make_message("how much did it cost", thread))  # reads as one too
+        await say(make_message(f"<@{BOT_ID}> and the budget", thread, author_id=other,
+                               mentions=[bot.user]))  # addressed to the bot
+        await say(reply_to_bot)  # a reply to the bot
+        assert service.ask.call_count == 4
+        burst = [make_message(f"Question {n}?", thread) for n in range(5)]
+        for message in burst:  # all within the cooldown
+            await bot.on_message(message)
+
+    run(body)
+    assert [c.args[0] for c in service.ask.call_args_list] == [
+        "What will it focus on?", "how much did it cost", "and the budget", "the budget, then",
+        "Question 0?"]
+    assert thread.send.call_count == 5  # the answers, and not one "please wait"
+    assert all(not c.args for c in thread.send.call_args_list)
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("What will it focus on?", True), ("who approved it", True), ("Tell me more", True),
+    ("explain the budget", True), ("and the budget?", True), ("thanks!", False),
+    ("Thank you, that helps.", False), ("", False), ("ok", False), ("whoa", False),
+])
+def test_reads_as_question(text: str, question: bool) -> None:
+    from attache.bot.discord.messages import reads_as_question
+
+    assert reads_as_question(text) is question
 
 
 def test_thread_conversations_are_bounded_least_recently_used_first() -> None:
@@ -776,29 +835,38 @@ def reindex(bot: AttacheBot, interaction: Any) -> Callable[[], Awaitable[None]]:
     return body
 
 
-@pytest.mark.parametrize(("permissions", "roles", "admin_role", "allowed"), [
-    (discord.Permissions(manage_guild=True), (), None, True),
-    (discord.Permissions(administrator=True), (), None, True),
-    (discord.Permissions.none(), (make_role(42, "Archivists"),), "archivists", True),
-    (discord.Permissions.none(), (make_role(42, "Archivists"),), "42", True),
-    (discord.Permissions.none(), (make_role(43, "Readers"),), "Archivists", False),
-    (discord.Permissions.none(), (make_role(43, "Readers"),), "42", False),
-    (discord.Permissions(send_messages=True, manage_messages=True), (), None, False),
+@pytest.mark.parametrize(("permissions", "roles", "admin", "allowed"), [
+    (discord.Permissions(manage_guild=True), (), {}, True),
+    (discord.Permissions(administrator=True), (), {}, True),
+    (discord.Permissions.none(), (make_role(42, "Archivists"),),
+     {"discord_admin_role_ids": [7, 42]}, True),
+    (discord.Permissions.none(), (make_role(42, "Archivists"),), {"discord_admin_role": "42"},
+     True),  # the older setting, holding an id
+    # a role created with the admin role's name is not the admin role
+    (discord.Permissions.none(), (make_role(43, "Archivists"),),
+     {"discord_admin_role_ids": [42]}, False),
+    (discord.Permissions.none(), (make_role(43, "Archivists"),),
+     {"discord_admin_role": "Archivists"}, False),
+    (discord.Permissions.none(), (make_role(43, "Readers"),), {"discord_admin_role": "42"}, False),
+    (discord.Permissions(send_messages=True, manage_messages=True, manage_roles=True), (), {},
+     False),
 ])
 def test_reindex_permissions(permissions: discord.Permissions, roles: tuple[Any, ...],
-                             admin_role: str | None, allowed: bool) -> None:
+                             admin: dict[str, Any], allowed: bool) -> None:
     service = fake_service()
     service.rebuild.return_value = make_report()
-    bot = make_bot(service, discord_admin_role=admin_role)
+    bot = make_bot(service, **admin)
     interaction = make_interaction(permissions=permissions, roles=roles)
 
     run(reindex(bot, interaction))
 
     if allowed:
         service.rebuild.assert_called_once()
-        assert interaction.response.send_message.call_args.args[0] == REINDEX_STARTED
-        report = interaction.followup.send.call_args.args[0]
-        assert report.startswith("Reindex done in 1.5 s: 1 added, 0 updated, 0 removed")
+        started = interaction.response.send_message.call_args
+        assert started.args[0] == REINDEX_STARTED and started.kwargs["ephemeral"] is True
+        report = interaction.followup.send.call_args
+        assert report.args[0].startswith("Reindex done in 1.5 s: 1 added, 0 updated, 0 removed")
+        assert report.kwargs["ephemeral"] is True  # skipped files are named: the admin only
     else:
         service.rebuild.assert_not_called()
         refusal = interaction.response.send_message.call_args
@@ -857,6 +925,15 @@ def test_reindex_failures_are_reported_without_paths(error: Exception, expected:
     report = interaction.followup.send.call_args.args[0]
     assert expected in report
     assert "/home" not in report and "/srv" not in report and "token" not in report
+
+
+def test_an_admin_role_given_by_name_is_ignored_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="attache.discord"):
+        bot = make_bot(discord_admin_role="Archivists")
+    assert "ATTACHE_DISCORD_ADMIN_ROLE_IDS" in caplog.text
+    assert bot.commands.admin_role_ids() == set()
 
 
 def test_reindex_report_truncates_skipped_reasons() -> None:

@@ -145,6 +145,11 @@ class AttacheBot(discord.Client):
         self._executor = ThreadPoolExecutor(
             max_workers=settings.discord_max_in_flight, thread_name_prefix="attache-ask"
         )
+        legacy_role = (settings.discord_admin_role or "").strip()
+        if legacy_role and not legacy_role.isdigit():
+            log.warning("ATTACHE_DISCORD_ADMIN_ROLE is a role name, which anyone allowed to "
+                        "create roles could copy; it is ignored: put the role's id in "
+                        "ATTACHE_DISCORD_ADMIN_ROLE_IDS")
         self.commands = Commands(self)
         self.commands.register(self.tree)
         self.messages = Messages(self)
