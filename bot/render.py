@@ -1,20 +1,38 @@
-"""Terminal rendering of answers (rich): the last step, where citations become text."""
+"""Terminal rendering of answers (rich): the last step, where citations become text.
+
+Everything shown here comes from documents, file names, questions or the LLM, so none of
+it is ever parsed as rich markup: it goes into `Text` objects (titles too), and control
+characters (terminal escape sequences, bidirectional overrides) are shown as visible
+escapes instead of reaching the terminal.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
+
+# C0 and C1 controls but newline and tab, and the bidirectional overrides and isolates.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(text: str) -> str:
+    """`text` with its control characters made visible (`\\x1b`, `\\u202e`)."""
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text)
+
+
+def _text(text: str, style: str = "") -> Text:
+    return Text(plain(text), style=style)
 
 
 def _panel(text: str, title: str, subtitle: str, style: str) -> Panel:
     return Panel(
-        Text(text),
-        title=escape(title),
-        subtitle=escape(subtitle),
+        _text(text),
+        title=_text(title),
+        subtitle=_text(subtitle),
         title_align="left",
         subtitle_align="right",
         border_style=style,
@@ -23,9 +41,9 @@ def _panel(text: str, title: str, subtitle: str, style: str) -> Panel:
 
 def answer_panel(answer: Any) -> Group:
     """The answer, then the numbered sources with their verbatim quotes."""
-    parts: list[Any] = [Text(answer.answer, style="bold" if answer.answered else "yellow")]
+    parts: list[Any] = [_text(answer.answer, style="bold" if answer.answered else "yellow")]
     if answer.note:
-        parts.append(Text(f"({answer.note})", style="dim"))
+        parts.append(_text(f"({answer.note})", style="dim"))
     if answer.answered:
         for c in answer.citations:
             parts.append(
@@ -35,7 +53,7 @@ def answer_panel(answer: Any) -> Group:
         parts.append(Text("Closest passages (not an answer):", style="dim"))
         for p in answer.passages[:3]:
             snippet = p.text if len(p.text) <= 240 else p.text[:240].rsplit(" ", 1)[0] + " …"
-            parts.append(Text(f"• {p.title} ({p.source}): {snippet}", style="dim"))
+            parts.append(_text(f"• {p.title} ({p.source}): {snippet}", style="dim"))
     return Group(*parts)
 
 
