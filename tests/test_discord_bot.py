@@ -558,6 +558,24 @@ def test_errors_become_a_short_generic_message_without_leaks(
     assert bot.gate.in_flight == 0
 
 
+def test_an_error_after_part_of_the_answer_keeps_that_part() -> None:
+    bot = make_bot(fake_service(answer=many_citations(30)))
+    interaction = make_interaction()
+    original = interaction.followup.send.side_effect
+
+    def send(*args: Any, **kwargs: Any) -> Any:
+        if interaction.followup.send.call_count == 2:
+            raise RuntimeError("the connection dropped")
+        return original(*args, **kwargs)
+
+    interaction.followup.send.side_effect = send
+    run(lambda: bot.commands.handle_ask(interaction, "Many sources?"))
+    interaction.delete_original_response.assert_not_called()  # the first part stays
+    last = interaction.followup.send.call_args
+    assert last.args == (GENERIC_ERROR,) and last.kwargs["ephemeral"] is True
+    assert bot.gate.in_flight == 0
+
+
 def test_nothing_indexed_yet_says_how_to_fix_it() -> None:
     service = fake_service()
     service.ask.side_effect = NoIndex("nothing is indexed yet: run `attache index rebuild`")
