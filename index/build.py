@@ -105,7 +105,7 @@ def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record
             "doc_sha": sha256,
             "text_sha": text_sha(contextual_text(doc.title, chunk.text)),
         }
-        for key in ("outlet", "author", "date"):
+        for key in ("outlet", "author", "date", "url"):
             value = getattr(doc, key)
             if value:
                 meta[key] = value
@@ -192,7 +192,7 @@ class Indexer:
             fresh.extend(records)
             manifest[file.source] = DocumentEntry(
                 doc.source, sha, doc.title, doc.kind, [r.id for r in records],
-                doc.outlet, doc.author, doc.date,
+                doc.outlet, doc.author, doc.date, url=doc.url,
             )
             if previous:
                 report.updated += 1

@@ -21,7 +21,7 @@ from attache.index.store import ChromaStore, Pointer, Record, write_json_atomic
 
 MANIFEST_FILE = "manifest.json"
 LEXICAL_DIR = "lexical"
-DOC_FIELDS = ("title", "kind", "outlet", "author", "date")
+DOC_FIELDS = ("title", "kind", "outlet", "author", "date", "url")
 
 
 @dataclass
@@ -34,6 +34,7 @@ class DocumentEntry:
     outlet: str | None = None
     author: str | None = None
     date: str | None = None
+    url: str | None = None
 
     @property
     def chunks(self) -> int:
@@ -61,6 +62,7 @@ def manifest_from_records(records: list[Record]) -> Manifest:
             outlet=meta.get("outlet"),
             author=meta.get("author"),
             date=meta.get("date"),
+            url=meta.get("url"),
         )
     return manifest
 

@@ -53,6 +53,7 @@ class Document:
     outlet: str | None = None
     author: str | None = None
     date: str | None = None
+    url: str | None = None  # where the article can be read (front matter `url`)
 
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
@@ -232,6 +233,7 @@ class _Meta:
     author: str | None = None
     outlet: str | None = None
     date: str | None = None
+    url: str | None = None
 
     def fill(self, other: _Meta) -> None:
         """Take the fields of ``other`` that are still missing here."""
@@ -288,6 +290,7 @@ def _load(file: SourceFile, data: bytes) -> Document:
         outlet=meta.outlet,
         author=meta.author,
         date=meta.date,
+        url=meta.url,
     )
 
 
@@ -592,6 +595,7 @@ _FRONT_KEYS = {
     "publisher": "outlet",
     "sitename": "outlet",
     "site": "outlet",
+    "url": "url",
 }
 
 
@@ -609,8 +613,10 @@ def _front_matter(raw: str) -> tuple[str, _Meta]:
     for line in lines[1:closing]:
         key, sep, value = line.partition(":")
         target = _FRONT_KEYS.get(key.strip().lower())
-        value = value.strip().strip("\"'").strip()
+        value = _front_value(value)
         if not sep or not target or not value:
+            continue
+        if target == "url" and not value.lower().startswith(("http://", "https://")):
             continue
         if target == "date":
             found = _find_date(value)
@@ -618,6 +624,21 @@ def _front_matter(raw: str) -> tuple[str, _Meta]:
         if value and not getattr(meta, target):
             setattr(meta, target, value)
     return "\n".join(lines[closing + 1 :]), meta
+
+
+def _front_value(value: str) -> str:
+    """A front matter value: a JSON/YAML double-quoted string decoded, else unquoted."""
+    value = value.strip()
+    if len(value) > 1 and value[0] == value[-1] == '"':
+        import json
+
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, str):
+            return " ".join(decoded.split())
+    return value.strip("\"'").strip()
 
 
 _MD_HEADING = re.compile(r"^#\s+(.+?)(?:\s+#+)?$")

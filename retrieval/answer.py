@@ -48,6 +48,16 @@ class Citation:
     quote: str
     start: int
     end: int
+    # where the document came from, when it says: a link a reader can open, its outlet, its date
+    url: str | None = None
+    outlet: str | None = None
+    date: str | None = None
+
+
+def provenance(metadata: dict[str, Any]) -> dict[str, str | None]:
+    """A citation's url, outlet and date, from its chunk's metadata."""
+    return {key: (str(metadata[key]) if metadata.get(key) else None)
+            for key in ("url", "outlet", "date")}
 
 
 @dataclass(frozen=True)
@@ -203,7 +213,8 @@ def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:
     for item in sentences:
         n = len(citations) + 1
         citations.append(
-            Citation(n, item.passage.source, item.passage.title, item.text, item.start, item.end)
+            Citation(n, item.passage.source, item.passage.title, item.text, item.start, item.end,
+                     **provenance(item.passage.metadata))
         )
         parts.append(f"{item.text} [{n}]")
     return " ".join(parts), citations

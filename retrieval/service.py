@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from attache.index.build import ProgressCallback, RebuildReport
     from attache.index.embedding import Embedder
     from attache.index.settings import Settings
+    from attache.index.sources.archive import Archive
+    from attache.index.sources.fetch import Fetcher
     from attache.index.store import ChromaStore
     from attache.retrieval.answer import Answer, Selection
     from attache.retrieval.conversation import Conversation
@@ -43,6 +45,7 @@ class Attache:
         self._idf: tuple[Any, Idf] | None = None
         self._llm = llm
         self._lock = threading.Lock()
+        self._archive: Archive | None = None
         from attache.retrieval.extractive import AnalysisCache
 
         self._analyses = AnalysisCache()
@@ -157,7 +160,7 @@ class Attache:
 
     def _llm_answer(self, question: str, selection: Selection) -> tuple[bool, str, list[Any]]:
         """The LLM's answer, its markers renumbered to citations quoting the documents."""
-        from attache.retrieval.answer import Citation
+        from attache.retrieval.answer import Citation, provenance
         from attache.retrieval.llm import MARKER
 
         assert self.llm is not None
@@ -174,7 +177,8 @@ class Attache:
                 else (passage.start, passage.end, passage.text)
             )
             numbers[n] = len(citations) + 1
-            citations.append(Citation(numbers[n], passage.source, passage.title, text, start, end))
+            citations.append(Citation(numbers[n], passage.source, passage.title, text, start, end,
+                                      **provenance(passage.metadata)))
         text = MARKER.sub(lambda m: f"[{numbers[int(m.group(1))]}]", reply.text)
         return True, text, citations
 
@@ -211,6 +215,7 @@ class Attache:
                 "outlet": entry.outlet,
                 "author": entry.author,
                 "date": entry.date,
+                "url": entry.url,
                 "sha256": entry.sha256,
             }
             for entry in manifest.values()
@@ -225,3 +230,13 @@ class Attache:
             "chunk_overlap": pointer.chunk_overlap,
             "store": self.store.location,
         }
+
+    def archive(self, fetcher: Fetcher | None = None) -> Archive:
+        """Adding articles (URLs, uploads, feed items) to the documents folder, each add
+        followed by an incremental rebuild; one per service, so its per-host pauses hold."""
+        from attache.index.sources.archive import Archive
+
+        with self._lock:
+            if self._archive is None or fetcher is not None:
+                self._archive = Archive(self.settings, fetcher=fetcher, rebuild=self.rebuild)
+            return self._archive
