@@ -359,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", type=_sizes, metavar="N,N",
                        help="growth store sizes in chunks (default 10000,100000)")
     bench.set_defaults(handler=cmd_bench)
+
+    from attache.bot.sources_cli import register as register_sources
+
+    register_sources(commands, index_commands)  # add, feeds, index watch
     return parser
 
 

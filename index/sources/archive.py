@@ -133,7 +133,7 @@ class Archive:
             return _Outcome("skipped", {"url": shown, "reason": f"same content as {saved}"})
         path = self.library.save(article)
         self.library.remember(url, path)
-        log.info("saved %s as %s", fetched.url, path)
+        log.debug("saved %s as %s", fetched.url, path)
         return _Outcome("added", {"url": fetched.url, "path": path, "title": article.title})
 
     # ---------------------------------------------------------------- uploads
@@ -178,7 +178,7 @@ class Archive:
                 number += 1
             write_atomic(path, data)
             source = path.relative_to(self.settings.docs_dir).as_posix()
-            log.info("saved upload %s as %s", name, source)
+            log.debug("saved upload %s as %s", name, source)
             report.added.append({"file": name, "path": source, "title": doc.title})
             if reindex:
                 self._reindex(report)
@@ -217,19 +217,22 @@ class Archive:
         except NotAFeed as exc:
             raise FeedError(str(exc)) from None
 
-    def sync(self, reindex: bool = True) -> SyncReport:
+    def sync(self, reindex: bool = True, stop: threading.Event | None = None) -> SyncReport:
         """Fetch every new item of every followed feed as `add` does, then bring the
-        index up to date once."""
+        index up to date once. `stop` ends it between two items."""
         report = SyncReport()
+        stop = stop or threading.Event()
         with self._lock:
             self.library.refresh()
             for feed in self.feed_state.feeds():
-                report.feeds.append(self._sync_feed(feed["url"], report))
+                if stop.is_set():
+                    break
+                report.feeds.append(self._sync_feed(feed["url"], report, stop))
             if reindex:
                 self._reindex(report)
         return report
 
-    def _sync_feed(self, url: str, report: SyncReport) -> dict[str, Any]:
+    def _sync_feed(self, url: str, report: SyncReport, stop: threading.Event) -> dict[str, Any]:
         summary: dict[str, Any] = {"url": url, "new": 0, "seen": 0, "errors": []}
         try:
             title, items = self._read_feed(url)
@@ -246,6 +249,8 @@ class Archive:
                 summary["seen"] += 1
         summary["new"] = len(fresh)
         for item in fresh[:MAX_NEW_PER_FEED]:
+            if stop.is_set():
+                break
             if not item.link:
                 self.feed_state.record(url, item, "skipped", "the item has no link")
                 continue
