@@ -362,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from attache.bot.sources_cli import register as register_sources
 
-    register_sources(commands, index_commands)  # add, feeds, index watch
+    register_sources(commands, index_commands, sys.modules[__name__])  # add, feeds, index watch
     return parser
 
 

@@ -14,12 +14,6 @@ EXIT_SKIPPED = 1  # some URLs could not be added (reasons printed)
 _BENIGN = ("already saved as ", "same content as ")
 
 
-def _cli() -> Any:
-    from attache.bot import cli
-
-    return cli
-
-
 def _plain(console: Any, text: str, style: str | None = None) -> None:
     console.print(text, markup=False, emoji=False, highlight=False, style=style, soft_wrap=True)
 
@@ -32,8 +26,7 @@ def _index_line(index: dict[str, Any] | None) -> str | None:
     return "Index " + describe(index)
 
 
-def _status(report: Any) -> int:
-    cli = _cli()
+def _status(cli: Any, report: Any) -> int:
     if report.index_error:
         print(f"error: the index was not brought up to date: {report.index_error}",
               file=sys.stderr)
@@ -55,7 +48,7 @@ def _render_added(console: Any, report: Any) -> None:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    cli = _cli()
+    cli = args.cli  # the running command line module (`python -m` runs it as __main__)
     service = cli._service(args)
     report = service.archive().add(args.urls)
     if args.json:
@@ -65,13 +58,13 @@ def cmd_add(args: argparse.Namespace) -> int:
         _render_added(console, report)
         if not report.added and not report.skipped:
             _plain(console, "Nothing to add.")
-    return _status(report)
+    return _status(cli, report)
 
 
 def cmd_feeds_add(args: argparse.Namespace) -> int:
     from attache.index.sources.archive import FeedError
 
-    cli = _cli()
+    cli = args.cli
     try:
         result = cli._service(args).archive().follow(args.url)
     except FeedError as exc:
@@ -87,7 +80,7 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
-    cli = _cli()
+    cli = args.cli
     feeds = cli._service(args).archive().feeds()
     if args.json:
         cli._print_json({"feeds": feeds})
@@ -111,7 +104,7 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_remove(args: argparse.Namespace) -> int:
-    cli = _cli()
+    cli = args.cli
     if not cli._service(args).archive().unfollow(args.url):
         raise cli.CommandError(f"not following {args.url} (see `attache feeds list`)")
     _plain(cli._console(), f"No longer following {args.url}; saved articles stay.")
@@ -119,11 +112,11 @@ def cmd_feeds_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_sync(args: argparse.Namespace) -> int:
-    cli = _cli()
+    cli = args.cli
     report = cli._service(args).archive().sync()
     if args.json:
         cli._print_json(report.as_dict())
-        return _status(report) if report.index_error else 0
+        return _status(cli, report) if report.index_error else 0
     console = cli._console()
     if not report.feeds:
         _plain(console, "No feeds yet. Add one: attache feeds add URL")
@@ -132,14 +125,14 @@ def cmd_feeds_sync(args: argparse.Namespace) -> int:
         for error in feed["errors"]:
             _plain(console, f"  error: {error}", "yellow")
     _render_added(console, report)
-    return _status(report) if report.index_error else 0
+    return _status(cli, report) if report.index_error else 0
 
 
 def cmd_index_watch(args: argparse.Namespace) -> int:
     from attache.index.sources.feeds import parse_every
     from attache.index.sources.watch import Watcher
 
-    cli = _cli()
+    cli = args.cli
     every = None
     if args.feeds:
         try:
@@ -184,30 +177,31 @@ def _settle(text: str) -> float:
     return value
 
 
-def register(commands: Any, index_commands: Any) -> None:
-    """Add the commands to the `attache` parser."""
+def register(commands: Any, index_commands: Any, cli: Any) -> None:
+    """Add the commands to the `attache` parser; `cli` is the command line module, whose
+    helpers (settings, service, errors, JSON output) the handlers use."""
     add = commands.add_parser("add", help="fetch articles from URLs into the documents folder")
     add.add_argument("urls", nargs="+", metavar="URL", help="web pages, PDFs or text files")
     add.add_argument("--json", action="store_true", help="print one JSON report")
     add.add_argument("--docs", metavar="DIR", help="documents folder (ATTACHE_DOCS_DIR)")
-    add.set_defaults(handler=cmd_add)
+    add.set_defaults(handler=cmd_add, cli=cli)
 
     feeds = commands.add_parser("feeds", help="follow RSS and Atom feeds")
     feed_commands = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
     follow = feed_commands.add_parser("add", help="follow a feed")
     follow.add_argument("url", metavar="URL")
     follow.add_argument("--json", action="store_true", help="print JSON")
-    follow.set_defaults(handler=cmd_feeds_add)
+    follow.set_defaults(handler=cmd_feeds_add, cli=cli)
     listing = feed_commands.add_parser("list", help="the followed feeds")
     listing.add_argument("--json", action="store_true", help="print JSON")
-    listing.set_defaults(handler=cmd_feeds_list)
+    listing.set_defaults(handler=cmd_feeds_list, cli=cli)
     remove = feed_commands.add_parser("remove", help="stop following a feed")
     remove.add_argument("url", metavar="URL")
-    remove.set_defaults(handler=cmd_feeds_remove)
+    remove.set_defaults(handler=cmd_feeds_remove, cli=cli)
     sync = feed_commands.add_parser("sync", help="fetch the new items of every feed")
     sync.add_argument("--json", action="store_true", help="print one JSON report")
     sync.add_argument("--docs", metavar="DIR", help="documents folder (ATTACHE_DOCS_DIR)")
-    sync.set_defaults(handler=cmd_feeds_sync)
+    sync.set_defaults(handler=cmd_feeds_sync, cli=cli)
 
     watch = index_commands.add_parser(
         "watch", help="rebuild whenever the documents folder changes (Ctrl-C stops)"
@@ -217,4 +211,4 @@ def register(commands: Any, index_commands: Any) -> None:
                        help="also sync the feeds on this schedule, e.g. 30m, 1h, 1d")
     watch.add_argument("--settle", type=_settle, default=1.0, metavar="SECONDS",
                        help="wait until nothing changed for this long (default 1)")
-    watch.set_defaults(handler=cmd_index_watch)
+    watch.set_defaults(handler=cmd_index_watch, cli=cli)

@@ -177,6 +177,8 @@ class Newsroom:
                             headers={"Location": "http://169.254.169.254/latest/meta-data/"})
         if path == "/to-ten":
             return Response("", status=307, headers={"Location": "http://10.20.30.40/intranet"})
+        if path == "/down":
+            return Response("Service Unavailable", status=503, content_type="text/plain")
         if path == "/logo.png":
             return Response(b"\x89PNG\r\n\x1a\n" + b"\0" * 64, content_type="image/png")
         if path == "/huge.html":  # declares its length
