@@ -8,19 +8,21 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-EXIT_USAGE = 2  # bad settings, missing documents folder, nothing usable
-EXIT_BUSY = 3  # another rebuild holds the lock
+from attache import __version__
+from attache.errors import (
+    EXIT_FAULT,
+    EXIT_INTERRUPTED,
+    AttacheError,
+    DocumentsFolderError,
+    NoUsableDocuments,
+    SettingsError,
+    UsageError,
+)
 
-
-class CommandError(Exception):
-    """A failure to report in one line, with an exit status."""
-
-    def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.status = status
-
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 def _settings(args: argparse.Namespace) -> Any:
     from pydantic import ValidationError
@@ -37,7 +39,7 @@ def _settings(args: argparse.Namespace) -> Any:
             f"ATTACHE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
             for e in exc.errors()
         )
-        raise CommandError(f"invalid settings: {problems}") from None
+        raise SettingsError(f"invalid settings: {problems}") from None
 
 
 def _service(args: argparse.Namespace) -> Any:
@@ -46,8 +48,17 @@ def _service(args: argparse.Namespace) -> Any:
     return Attache(_settings(args))
 
 
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+def _print_json(model: BaseModel) -> None:
+    from attache.models import dump
+
+    sys.stdout.write(json.dumps(dump(model), ensure_ascii=False) + "\n")
+
+
+def escape(text: str) -> str:
+    """Text from documents, file names or questions, made inert for rich markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(escape_terminal(text))
 
 
 def _console() -> Any:
@@ -87,9 +98,6 @@ class _ProgressBar:
 
 
 def cmd_index_rebuild(args: argparse.Namespace) -> int:
-    from attache.index.build import NoUsableDocuments, RebuildBusy
-    from attache.index.documents import DocumentsFolderError
-
     service = _service(args)
     show_bar = not args.json and sys.stderr.isatty()
     try:
@@ -99,26 +107,23 @@ def cmd_index_rebuild(args: argparse.Namespace) -> int:
         else:
             report = service.rebuild()
     except (DocumentsFolderError, NoUsableDocuments) as exc:
-        raise CommandError(f"{exc}; the existing index was left untouched") from None
-    except RebuildBusy as exc:
-        raise CommandError(str(exc), EXIT_BUSY) from None
-    data = report.as_dict()
+        raise type(exc)(f"{exc}; the existing index was left untouched") from None
     if args.json:
-        _print_json(data)
+        _print_json(report)
         return 0
     console = _console()
     if report.switched:
         console.print(
-            f"Indexed {data['documents']} documents ({data['chunks']} chunks) "
-            f"from {service.settings.docs_dir} in {data['seconds']:.1f}s: "
-            f"{data['added']} added, {data['updated']} updated, {data['removed']} removed, "
-            f"{data['unchanged']} unchanged, {len(data['skipped'])} skipped; "
-            f"{data['embedded']} chunks embedded. Now serving version {data['version']}."
+            f"Indexed {report.documents} documents ({report.chunks} chunks) "
+            f"from {escape(str(service.settings.docs_dir))} in {report.seconds:.1f}s: "
+            f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+            f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "
+            f"{report.embedded} chunks embedded. Now serving version {report.version}."
         )
     else:
         console.print(
-            f"Index is up to date: {data['documents']} documents ({data['chunks']} chunks), "
-            f"{len(data['skipped'])} skipped; nothing embedded ({data['seconds']:.2f}s)."
+            f"Index is up to date: {report.documents} documents ({report.chunks} chunks), "
+            f"{len(report.skipped)} skipped; nothing embedded ({report.seconds:.2f}s)."
         )
     return 0
 
@@ -129,43 +134,32 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         _print_json(status)
         return 0
     console = _console()
-    if status["version"] is None:
-        console.print(f"No index yet in {status['store']}. Run: attache index rebuild")
+    if status.version is None:
+        console.print(f"No index yet in {escape(status.store)}. Run: attache index rebuild")
         return 0
     from rich.table import Table
 
-    table = Table(title=f"Attaché index, version {status['version']}")
+    table = Table(title=f"Attaché index, version {status.version}")
     for column in ("source", "title", "chunks"):
         table.add_column(column, overflow="fold")
-    for doc in status["documents"]:
-        table.add_row(doc["source"], doc["title"], str(doc["chunks"]))
+    for doc in status.documents:
+        table.add_row(escape(doc.source), escape(doc.title), str(doc.chunks))
     console.print(table)
     console.print(
-        f"{len(status['documents'])} documents, {status['chunks']} chunks; "
-        f"model {status['embedding_model']}; built {status['built_at']}; "
-        f"store {status['store']}"
+        f"{len(status.documents)} documents, {status.chunks} chunks; "
+        f"model {escape(status.embedding_model or '')}; built {status.built_at}; "
+        f"store {escape(status.store)}"
     )
     return 0
-
-
-def _ask(service: Any, question: str, conversation: Any = None) -> Any:
-    from attache.retrieval.search import NoIndex
-
-    try:
-        return service.ask(question, conversation)
-    except NoIndex as exc:
-        raise CommandError(str(exc)) from None
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from attache.bot.render import print_answer
 
     service = _service(args)
-    if not args.question.strip():
-        raise CommandError("the question is empty")
-    answer = _ask(service, args.question)
+    answer = service.ask(args.question)
     if args.json:
-        _print_json(answer.as_dict())
+        _print_json(answer.to_result())
     else:
         print_answer(_console(), answer)
     return 0
@@ -191,12 +185,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
             question = line.strip()
             if not question:
                 continue
-            answer = _ask(service, question, conversation)
+            answer = service.ask(question, conversation)
             if args.json:
-                _print_json(answer.as_dict())
+                _print_json(answer.to_result())
             else:
                 console = _console()
-                console.print(f"[bold]> {question}[/bold]", markup=True)
+                console.print(f"[bold]> {escape(question)}[/bold]", markup=True)
                 print_answer(console, answer)
             sys.stdout.flush()
         return 0
@@ -231,43 +225,40 @@ def cmd_chat(args: argparse.Namespace) -> int:
             else:
                 console.print(CHAT_HELP, markup=False)
             continue
-        last = _ask(service, question, conversation)
+        last = service.ask(question, conversation)
         if args.json:
-            _print_json(last.as_dict())
+            _print_json(last.to_result())
         else:
             print_answer(console, last)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from attache.retrieval.evaluate import read_questions, run
-    from attache.retrieval.search import NoIndex
+    from attache.models import dump
+    from attache.retrieval.evaluate import Scores, read_questions, run
 
     try:
         questions = read_questions(Path(args.questions))
     except (OSError, ValueError) as exc:
-        raise CommandError(f"cannot read questions: {exc}") from None
+        raise UsageError(f"cannot read questions: {exc}") from None
     service = _service(args)
-    try:
-        service.warm_up()  # latency figures measure answering, not loading
-    except NoIndex as exc:
-        raise CommandError(str(exc)) from None
+    service.warm_up()  # latency figures measure answering, not loading
     out = Path(args.out).open("w", encoding="utf-8") if args.out else None
-    scores = None
+    scores = Scores()
     try:
-        results = run(questions, lambda q: _ask(service, q).as_dict())
-        for result, scores in results:
+        for row, scores in run(questions, lambda q: service.ask(q).to_result()):
             if out:
-                out.write(json.dumps(result, ensure_ascii=False) + "\n")
+                out.write(json.dumps(dump(row), ensure_ascii=False) + "\n")
     finally:
         if out:
             out.close()
-    summary = scores.summary() if scores else {}
+    summary = scores.summary()
     if args.json:
         _print_json(summary)
     else:
         console = _console()
-        for key, value in summary.items():
-            console.print(f"{key:>22}: {value}")
+        for key, value in summary.model_dump().items():
+            if value is not None:
+                console.print(f"{key:>22}: {value}")
         if scores and scores.failures:
             console.print("failed:")
             for failure in scores.failures:
@@ -279,6 +270,20 @@ def cmd_discord(args: argparse.Namespace) -> int:
     from attache.bot.discord_bot import run_bot
 
     return run_bot(_settings(args))
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from attache.models import SCHEMAS
+
+    if not args.name:
+        for name, model in SCHEMAS.items():
+            print(f"{name:10} {(model.__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    model = SCHEMAS.get(args.name)
+    if model is None:
+        raise UsageError(f"no schema named {args.name!r}; `attache schema` lists them")
+    print(json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False))
+    return 0
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -295,14 +300,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from attache.retrieval.bench import run_bench
 
     if args.docs and not Path(args.docs).is_dir():
-        raise CommandError(f"benchmark corpus not found: {args.docs}")
+        raise UsageError(f"benchmark corpus not found: {args.docs}")
     report = run_bench(
         _settings(args), Path(args.docs) if args.docs else None, quick=args.quick,
         progress=None if args.json else lambda line: print(line, file=sys.stderr, flush=True),
         sizes=args.sizes,
     )
     if args.json:
-        _print_json(report)
+        from attache.models import BenchReport
+
+        _print_json(BenchReport(**report))
     else:
         from attache.retrieval.bench import format_report
 
@@ -316,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Attaché: short, sourced answers from a folder of articles.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument("--version", action="version", version=f"attache {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     index = commands.add_parser("index", help="build or inspect the index")
@@ -360,6 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="growth store sizes in chunks (default 10000,100000)")
     bench.set_defaults(handler=cmd_bench)
 
+    schema = commands.add_parser("schema", help="the JSON Schema of a --json output")
+    schema.add_argument("name", nargs="?", metavar="NAME", help="one of the names it lists")
+    schema.set_defaults(handler=cmd_schema)
+
     from attache.bot.sources_cli import register as register_sources
 
     register_sources(commands, index_commands, sys.modules[__name__])  # add, feeds, index watch
@@ -384,19 +396,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    from attache.index.store import StoreError
-
     try:
         return handler(args)
-    except CommandError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.status
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BaseException as exc:  # noqa: BLE001 - the one place errors become messages
+        if isinstance(exc, SystemExit):
+            raise
+        message, status = describe(exc)
+        if args.verbose:
+            logging.getLogger("attache").exception("details")
+        print(f"error: {escape_terminal(message)}", file=sys.stderr)
+        return status
+
+
+def describe(exc: BaseException) -> tuple[str, int]:
+    """The one `error:` line and exit status for any failure a command meets."""
+    if isinstance(exc, AttacheError):
+        return str(exc), exc.exit_status
+    if isinstance(exc, OSError):
+        import errno
+
+        where = f": {exc.filename}" if exc.filename else ""
+        if exc.errno == errno.ENOSPC:
+            return f"the disk is full{where}; free some space and run the command again", EXIT_FAULT
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return (f"permission denied{where}: check that the data folder "
+                    "(ATTACHE_DATA_DIR) is writable"), EXIT_FAULT
+        return f"{exc.strerror or exc}{where}", EXIT_FAULT
+    return (f"unexpected {type(exc).__name__}: {exc} (run with -v for details)", EXIT_FAULT)
+
+
+def escape_terminal(text: str) -> str:
+    """Text with control characters (escape sequences among them) made visible."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
 
 
 if __name__ == "__main__":

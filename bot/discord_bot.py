@@ -26,9 +26,17 @@ import discord
 from discord import app_commands
 
 from attache.bot import discord_format as fmt
+from attache.errors import (
+    AttacheError,
+    DocumentsFolderError,
+    NoIndex,
+    NoUsableDocuments,
+    RebuildBusy,
+)
 
 if TYPE_CHECKING:
     from attache.index.settings import Settings
+    from attache.models import IndexStatus
     from attache.retrieval.answer import Answer, Citation
     from attache.retrieval.conversation import Conversation
     from attache.retrieval.service import Attache
@@ -255,8 +263,6 @@ class AttacheBot(discord.Client):
         await self._sync_commands()
 
     async def _warm_up(self) -> None:
-        from attache.retrieval.search import NoIndex
-
         try:
             await asyncio.to_thread(self.service.warm_up)
         except NoIndex:
@@ -339,8 +345,6 @@ class AttacheBot(discord.Client):
 
     async def ask(self, question: str, conversation: Conversation | None) -> Answer | str:
         """The service's answer, or a short message saying why there is none."""
-        from attache.retrieval.search import NoIndex
-
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
@@ -348,6 +352,9 @@ class AttacheBot(discord.Client):
             )
         except NoIndex:
             return NOTHING_INDEXED
+        except AttacheError as exc:
+            log.warning("answering failed: %s", exc)
+            return exc.public_message
         except Exception:
             log.exception("answering failed")
             return GENERIC_ERROR
@@ -504,7 +511,7 @@ class AttacheBot(discord.Client):
 
     # ------------------------------------------------------------------ /sources and /help
 
-    async def index_status(self) -> dict[str, Any] | None:
+    async def index_status(self) -> IndexStatus | None:
         try:
             return await asyncio.to_thread(self.service.status)
         except Exception:
@@ -587,9 +594,6 @@ class AttacheBot(discord.Client):
                     await channel.send(text, allowed_mentions=NO_MENTIONS, suppress_embeds=True)
 
     async def rebuild_report(self) -> str:
-        from attache.index.build import NoUsableDocuments, RebuildBusy
-        from attache.index.documents import DocumentsFolderError
-
         try:
             report = await asyncio.to_thread(self.service.rebuild, self._on_progress)
         except RebuildBusy:
@@ -602,9 +606,8 @@ class AttacheBot(discord.Client):
             return REINDEX_FAILED
         finally:
             self._reindex_progress = None
-        data = report.as_dict()
-        log.info("reindex: %s", {k: v for k, v in data.items() if k != "skipped"})
-        return fmt.reindex_report(data)
+        log.info("reindex: %s", report.model_dump(exclude={"skipped"}))
+        return fmt.reindex_report(report)
 
     # ------------------------------------------------------------------ replies
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 if TYPE_CHECKING:
-    from attache.retrieval.answer import Answer, Citation
+    from attache.models import Citation, DocumentInfo, IndexStatus, RebuildReport
+    from attache.retrieval.answer import Answer
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -360,44 +361,44 @@ def _built_at(value: str | None) -> str:
     return f"{discord.utils.format_dt(moment, 'f')} ({discord.utils.format_dt(moment, 'R')})"
 
 
-def _document_line(document: Mapping[str, Any]) -> str:
-    title = clip(neutralize(one_line(str(document.get("title") or document.get("source")))), 200)
-    source = code(clip(neutralize(one_line(str(document.get("source", "")))), 200))
-    chunks = int(document.get("chunks") or 0)
+def _document_line(document: DocumentInfo) -> str:
+    title = clip(neutralize(one_line(document.title or document.source)), 200)
+    source = code(clip(neutralize(one_line(document.source)), 200))
+    chunks = document.chunks
     return f"• **{title}** {source} · {chunks} chunk{'s' if chunks != 1 else ''}"
 
 
-def sources_embed(status: Mapping[str, Any]) -> discord.Embed:
+def sources_embed(status: IndexStatus) -> discord.Embed:
     """/sources: the indexed documents and when the index was built."""
-    documents: list[Mapping[str, Any]] = list(status.get("documents") or [])
+    documents = status.documents
     embed = discord.Embed(title="Indexed documents", colour=SOURCES_COLOUR)
-    if status.get("version") is None:
+    if status.version is None:
         embed.description = "Nothing is indexed yet; an admin can run /reindex."
         return embed
-    header = f"Index built {_built_at(status.get('built_at'))}."
+    header = f"Index built {_built_at(status.built_at)}."
     embed.description = bounded_lines([_document_line(d) for d in documents],
                                       DESCRIPTION_LIMIT, header)
-    model = status.get("embedding_model") or "unknown model"
+    model = status.embedding_model or "unknown model"
     embed.set_footer(text=clip(
-        f"{len(documents)} documents · {status.get('chunks', 0)} chunks · "
-        f"version {status.get('version')} · {model}", FOOTER_LIMIT))
+        f"{len(documents)} documents · {status.chunks} chunks · "
+        f"version {status.version} · {model}", FOOTER_LIMIT))
     return embed
 
 
-def help_embed(status: Mapping[str, Any] | None) -> discord.Embed:
+def help_embed(status: IndexStatus | None) -> discord.Embed:
     """/help: what the bot knows and how to ask."""
-    documents: list[Mapping[str, Any]] = list((status or {}).get("documents") or [])
+    documents = status.documents if status is not None else []
     if status is None:
         knows = "I answer questions from a folder of articles."
     elif not documents:
         knows = "Nothing is indexed yet; an admin can run /reindex."
     else:
-        titles = [f"*{clip(neutralize(one_line(str(d.get('title') or d.get('source')))), 120)}*"
+        titles = [f"*{clip(neutralize(one_line(d.title or d.source)), 120)}*"
                   for d in documents[:3]]
         more = f" and {len(documents) - 3} more" if len(documents) > 3 else ""
         knows = (
             f"I answer questions from **{len(documents)} document"
-            f"{'s' if len(documents) != 1 else ''}** ({status.get('chunks', 0)} passages): "
+            f"{'s' if len(documents) != 1 else ''}** ({status.chunks} passages): "
             f"{', '.join(titles)}{more}. Answers are short, with numbered sources quoted "
             "verbatim; when the documents don't answer, I say so."
         )
@@ -415,28 +416,28 @@ def help_embed(status: Mapping[str, Any] | None) -> discord.Embed:
     return embed
 
 
-def reindex_report(report: Mapping[str, Any], skipped_shown: int = 10) -> str:
+def reindex_report(report: RebuildReport, skipped_shown: int = 10) -> str:
     """The outcome of /reindex in one message."""
-    skipped: list[Mapping[str, Any]] = list(report.get("skipped") or [])
+    skipped = report.skipped
     counts = (
-        f"{report.get('added', 0)} added, {report.get('updated', 0)} updated, "
-        f"{report.get('removed', 0)} removed, {report.get('unchanged', 0)} unchanged, "
+        f"{report.added} added, {report.updated} updated, "
+        f"{report.removed} removed, {report.unchanged} unchanged, "
         f"{len(skipped)} skipped"
     )
-    seconds = float(report.get("seconds") or 0.0)
-    if report.get("switched"):
+    seconds = report.seconds
+    if report.switched:
         head = (
-            f"Reindex done in {seconds:.1f} s: {counts}. Now serving {report.get('documents', 0)} "
-            f"documents ({report.get('chunks', 0)} chunks), version {report.get('version')}."
+            f"Reindex done in {seconds:.1f} s: {counts}. Now serving {report.documents} "
+            f"documents ({report.chunks} chunks), version {report.version}."
         )
     else:
         head = (
             f"The index was already up to date ({seconds:.1f} s): {counts}; "
-            f"{report.get('documents', 0)} documents."
+            f"{report.documents} documents."
         )
     lines = [
-        f"• {code(clip(neutralize(one_line(str(s.get('path', '')))), 120))}: "
-        f"{clip(neutralize(one_line(str(s.get('reason', '')))), 160)}"
+        f"• {code(clip(neutralize(one_line(s.path)), 120))}: "
+        f"{clip(neutralize(one_line(s.reason)), 160)}"
         for s in skipped[:skipped_shown]
     ]
     if len(skipped) > skipped_shown:

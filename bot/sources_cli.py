@@ -10,15 +10,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-EXIT_SKIPPED = 1  # some URLs could not be added (reasons printed)
+from attache.errors import EXIT_BUSY, EXIT_FAULT, EXIT_USAGE, DocumentsFolderError, UsageError
+
+EXIT_SKIPPED = EXIT_FAULT  # some URLs could not be added (reasons printed)
 _BENIGN = ("already saved as ", "same content as ")
 
 
 def _plain(console: Any, text: str, style: str | None = None) -> None:
-    console.print(text, markup=False, emoji=False, highlight=False, style=style, soft_wrap=True)
+    """Untrusted text (titles, URLs, reasons) on the terminal: no markup, no control codes."""
+    from attache.bot.cli import escape_terminal
+
+    console.print(escape_terminal(text), markup=False, emoji=False, highlight=False, style=style,
+                  soft_wrap=True)
 
 
-def _index_line(index: dict[str, Any] | None) -> str | None:
+def _index_line(index: Any) -> str | None:
     if index is None:
         return None
     from attache.index.sources.watch import describe
@@ -26,11 +32,13 @@ def _index_line(index: dict[str, Any] | None) -> str | None:
     return "Index " + describe(index)
 
 
-def _status(cli: Any, report: Any) -> int:
+def _status(report: Any) -> int:
     if report.index_error:
-        print(f"error: the index was not brought up to date: {report.index_error}",
-              file=sys.stderr)
-        return cli.EXIT_BUSY if report.index_busy else cli.EXIT_USAGE
+        from attache.bot.cli import escape_terminal
+
+        print(f"error: the index was not brought up to date: "
+              f"{escape_terminal(report.index_error)}", file=sys.stderr)
+        return EXIT_BUSY if report.index_busy else EXIT_USAGE
     failed = [s for s in report.skipped if not s["reason"].startswith(_BENIGN)]
     return EXIT_SKIPPED if failed else 0
 
@@ -52,13 +60,13 @@ def cmd_add(args: argparse.Namespace) -> int:
     service = cli._service(args)
     report = service.archive().add(args.urls)
     if args.json:
-        cli._print_json(report.as_dict())
+        cli._print_json(report.to_result())
     else:
         console = cli._console()
         _render_added(console, report)
         if not report.added and not report.skipped:
             _plain(console, "Nothing to add.")
-    return _status(cli, report)
+    return _status(report)
 
 
 def cmd_feeds_add(args: argparse.Namespace) -> int:
@@ -68,9 +76,11 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
     try:
         result = cli._service(args).archive().follow(args.url)
     except FeedError as exc:
-        raise cli.CommandError(f"cannot follow {args.url}: {exc}") from None
+        raise FeedError(f"cannot follow {args.url}: {exc}") from None
     if args.json:
-        cli._print_json(result)
+        from attache.models import FeedFollowed
+
+        cli._print_json(FeedFollowed(**result))
         return 0
     title = f" ({result['title']})" if result["title"] else ""
     verb = "Following" if result["added"] else "Already following"
@@ -83,7 +93,9 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
     cli = args.cli
     feeds = cli._service(args).archive().feeds()
     if args.json:
-        cli._print_json({"feeds": feeds})
+        from attache.models import FeedList
+
+        cli._print_json(FeedList(feeds=feeds))
         return 0
     console = cli._console()
     if not feeds:
@@ -106,7 +118,7 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
 def cmd_feeds_remove(args: argparse.Namespace) -> int:
     cli = args.cli
     if not cli._service(args).archive().unfollow(args.url):
-        raise cli.CommandError(f"not following {args.url} (see `attache feeds list`)")
+        raise UsageError(f"not following {args.url} (see `attache feeds list`)")
     _plain(cli._console(), f"No longer following {args.url}; saved articles stay.")
     return 0
 
@@ -115,8 +127,8 @@ def cmd_feeds_sync(args: argparse.Namespace) -> int:
     cli = args.cli
     report = cli._service(args).archive().sync()
     if args.json:
-        cli._print_json(report.as_dict())
-        return _status(cli, report) if report.index_error else 0
+        cli._print_json(report.to_result())
+        return _status(report) if report.index_error else 0
     console = cli._console()
     if not report.feeds:
         _plain(console, "No feeds yet. Add one: attache feeds add URL")
@@ -125,7 +137,7 @@ def cmd_feeds_sync(args: argparse.Namespace) -> int:
         for error in feed["errors"]:
             _plain(console, f"  error: {error}", "yellow")
     _render_added(console, report)
-    return _status(cli, report) if report.index_error else 0
+    return _status(report) if report.index_error else 0
 
 
 def cmd_index_watch(args: argparse.Namespace) -> int:
@@ -138,11 +150,11 @@ def cmd_index_watch(args: argparse.Namespace) -> int:
         try:
             every = parse_every(args.feeds)
         except ValueError as exc:
-            raise cli.CommandError(f"--feeds: {exc}") from None
+            raise UsageError(f"--feeds: {exc}") from None
     service = cli._service(args)
     docs = Path(service.settings.docs_dir)
     if not docs.is_dir():
-        raise cli.CommandError(f"documents folder not found: {docs}")
+        raise DocumentsFolderError(f"documents folder not found: {docs}")
 
     def say(line: str) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")

@@ -15,10 +15,11 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from attache.errors import NoUsableDocuments, RebuildBusy
+from attache.models import RebuildReport, SkippedFile
 from attache.index.catalog import Catalog, DocumentEntry, Manifest
 from attache.index.chunking import (
     SENTENCE_SPANS,
@@ -41,44 +42,6 @@ log = logging.getLogger("attache.index")
 
 LOCK_FILE = "rebuild.lock"
 EMBED_GROUP = 256  # chunks embedded and written per step: a resumed rebuild keeps them
-
-
-class RebuildBusy(RuntimeError):
-    """Another rebuild holds the lock on this data folder."""
-
-
-class NoUsableDocuments(RuntimeError):
-    """Every file in the documents folder was skipped."""
-
-
-@dataclass
-class RebuildReport:
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    documents: int = 0
-    chunks: int = 0
-    seconds: float = 0.0
-    embedded: int = 0
-    version: int | None = None
-    switched: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "removed": self.removed,
-            "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "documents": self.documents,
-            "chunks": self.chunks,
-            "seconds": round(self.seconds, 3),
-            "embedded": self.embedded,
-            "version": self.version,
-            "switched": self.switched,
-        }
 
 
 # stage name, done, total
@@ -201,7 +164,7 @@ class Indexer:
         report.removed = len(set(old) - set(manifest))
         for skip in sorted(skipped, key=lambda s: s.path):
             log.warning("skipped %s: %s", skip.path, skip.reason)
-            report.skipped.append({"path": skip.path, "reason": skip.reason})
+            report.skipped.append(SkippedFile(path=skip.path, reason=skip.reason))
         report.documents = len(manifest)
         report.chunks = len(copied) + len(fresh)
         if not manifest:

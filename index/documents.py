@@ -9,6 +9,8 @@ import os
 import re
 import stat
 from dataclasses import dataclass
+
+from attache.errors import DocumentsFolderError
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -67,9 +69,6 @@ _KINDS = {
     ".pdf": "pdf",
 }
 
-
-class DocumentsFolderError(Exception):
-    """The documents folder cannot be used; the message is user-facing."""
 
 
 # Discovery

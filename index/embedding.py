@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from attache.errors import EmbeddingError
+
 if TYPE_CHECKING:
+    import httpx
     import numpy as np
 
     from attache.index.settings import Settings
@@ -63,9 +67,6 @@ def unpack_vectors(text: str, dim: int = DIM) -> np.ndarray:
     raw = np.frombuffer(base64.b64decode(text), dtype=np.int8).astype(np.float32)
     return _unit(raw.reshape(-1, dim))
 
-
-class EmbeddingError(RuntimeError):
-    """The embedding model could not be loaded or did not answer."""
 
 
 class Embedder(Protocol):
@@ -262,6 +263,21 @@ class FastEmbedModel:
         return np.asarray(next(iter(self._model.query_embed(text))), dtype=np.float32)
 
 
+# An embeddings endpoint that is down, overloaded (429) or failing (5xx) is asked again,
+# waiting 0.5 s, 1 s, 2 s (or what its Retry-After says, at most 10 s) in between.
+RETRY_ATTEMPTS = 4
+RETRY_FIRST_DELAY = 0.5
+RETRY_MAX_DELAY = 10.0
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return float(response.headers.get("retry-after", 0))
+    except ValueError:
+        return 0.0
+
+
 class OpenAIEmbeddings:
     """An OpenAI-compatible `/embeddings` endpoint (OpenAI, Ollama, vLLM, llama.cpp)."""
 
@@ -285,12 +301,7 @@ class OpenAIEmbeddings:
         import numpy as np
 
         try:
-            response = httpx.post(
-                self._url,
-                json={"model": self._model, "input": texts},
-                headers=self._headers,
-                timeout=self._timeout,
-            )
+            response = self._request(texts)
             response.raise_for_status()
             data = sorted(response.json()["data"], key=lambda item: item["index"])
         except (httpx.HTTPError, KeyError, ValueError, TypeError) as exc:
@@ -302,6 +313,31 @@ class OpenAIEmbeddings:
             )
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.clip(norms, 1e-12, None)
+
+    def _request(self, texts: list[str]) -> httpx.Response:
+        """POST the texts, retrying with backoff while the endpoint is down or says 429/5xx."""
+        import httpx
+
+        delay = RETRY_FIRST_DELAY
+        for attempt in range(RETRY_ATTEMPTS):
+            last = attempt == RETRY_ATTEMPTS - 1
+            try:
+                response = httpx.post(
+                    self._url,
+                    json={"model": self._model, "input": texts},
+                    headers=self._headers,
+                    timeout=self._timeout,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout):
+                if last:
+                    raise
+            else:
+                if response.status_code not in RETRY_STATUSES or last:
+                    return response
+                delay = max(delay, _retry_after(response))
+            time.sleep(min(delay, RETRY_MAX_DELAY))
+            delay *= 2
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def embed_documents(
         self, texts: Sequence[str], progress: Progress | None = None

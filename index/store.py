@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from attache.errors import StoreError
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -30,9 +32,6 @@ POINTER_ID = "current"
 VERSION_PREFIX = "attache-v"
 MODEL_KEY = "attache_embedding_model"
 
-
-class StoreError(RuntimeError):
-    """Chroma could not be reached or answered with an error."""
 
 
 @dataclass(frozen=True)

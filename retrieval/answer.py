@@ -7,9 +7,10 @@ sentences, and decides whether the documents answer at all.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from attache.models import AskResult, Citation, PassageRef
 from attache.retrieval.extractive import (
     AnalysisCache,
     Candidate,
@@ -38,22 +39,6 @@ ANSWER_THRESHOLD = 1.35
 TYPE_PENALTY = 1.0
 
 
-@dataclass(frozen=True)
-class Citation:
-    """A verbatim quote: `quote == document_text[start:end]` of document `source`."""
-
-    n: int
-    source: str
-    title: str
-    quote: str
-    start: int
-    end: int
-    # where the document came from, when it says: a link a reader can open, its outlet, its date
-    url: str | None = None
-    outlet: str | None = None
-    date: str | None = None
-
-
 def provenance(metadata: dict[str, Any]) -> dict[str, str | None]:
     """A citation's url, outlet and date, from its chunk's metadata."""
     return {key: (str(metadata[key]) if metadata.get(key) else None)
@@ -72,31 +57,28 @@ class Answer:
     note: str = ""
     evidence: float = 0.0
 
-    def as_dict(self) -> dict[str, Any]:
-        """The `ask --json` schema."""
-        data: dict[str, Any] = {
-            "question": self.question,
-            "answered": self.answered,
-            "answer": self.answer,
-            "citations": [asdict(c) for c in self.citations],
-            "passages": [
-                {
-                    "source": p.source,
-                    "title": p.title,
-                    "text": p.text,
-                    "score": round(p.score, 4),
-                    "start": p.start,
-                    "end": p.end,
-                }
+    def to_result(self, question_id: str | None = None) -> AskResult:
+        """The `ask --json` contract."""
+        return AskResult(
+            question=self.question,
+            answered=self.answered,
+            answer=self.answer,
+            citations=self.citations,
+            passages=[
+                PassageRef(
+                    source=p.source, title=p.title, text=p.text,
+                    score=round(p.score, 4), start=p.start, end=p.end,
+                )
                 for p in self.passages
             ],
-            "seconds": round(self.seconds, 4),
-        }
-        if self.resolved_question and self.resolved_question != self.question:
-            data["resolved_question"] = self.resolved_question
-        if self.note:
-            data["note"] = self.note
-        return data
+            seconds=round(self.seconds, 4),
+            resolved_question=(
+                self.resolved_question
+                if self.resolved_question and self.resolved_question != self.question else None
+            ),
+            note=self.note or None,
+            id=question_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -213,8 +195,11 @@ def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:
     for item in sentences:
         n = len(citations) + 1
         citations.append(
-            Citation(n, item.passage.source, item.passage.title, item.text, item.start, item.end,
-                     **provenance(item.passage.metadata))
+            Citation(
+                n=n, source=item.passage.source, title=item.passage.title,
+                quote=item.text, start=item.start, end=item.end,
+                **provenance(item.passage.metadata),
+            )
         )
         parts.append(f"{item.text} [{n}]")
     return " ".join(parts), citations

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from attache.models import AskResult, EvalRow, EvalSummary, PassageRef
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation)
 
@@ -62,7 +64,7 @@ class Scores:
     passed: int = 0
     failures: list[str] = field(default_factory=list)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> EvalSummary:
         def share(n: int, d: int) -> float | None:
             return round(n / d, 4) if d else None
 
@@ -91,31 +93,31 @@ class Scores:
         if self.checked:
             data.update(passed=self.passed, checked=self.checked,
                         pass_rate=share(self.passed, self.checked))
-        return data
+        return EvalSummary(**data)
 
 
-def judge(item: dict[str, Any], result: dict[str, Any], scores: Scores) -> dict[str, Any]:
+def judge(item: dict[str, Any], result: AskResult, scores: Scores) -> dict[str, bool]:
     """Score one result against its question's expectations; returns the verdicts."""
-    verdict: dict[str, Any] = {}
-    answer = result["answer"] if result["answered"] else ""
+    verdict: dict[str, bool] = {}
+    answer = result.answer if result.answered else ""
     scores.total += 1
-    scores.latencies.append(result["seconds"])
-    if result["answered"]:
-        scores.lengths.append(len(result["answer"]))
+    scores.latencies.append(result.seconds)
+    if result.answered:
+        scores.lengths.append(len(result.answer))
     else:
         scores.refused += 1
     if item.get("answers"):
         answers = item["answers"]
         doc = item.get("doc")
 
-        def hit(passage: dict[str, Any]) -> bool:
-            return (doc is None or passage["source"] == doc) and contains_answer(
-                passage["text"], answers
+        def hit(passage: PassageRef) -> bool:
+            return (doc is None or passage.source == doc) and contains_answer(
+                passage.text, answers
             )
 
         scores.gold += 1
-        verdict["hit_at_1"] = any(hit(p) for p in result["passages"][:1])
-        verdict["hit_at_5"] = any(hit(p) for p in result["passages"][:5])
+        verdict["hit_at_1"] = any(hit(p) for p in result.passages[:1])
+        verdict["hit_at_5"] = any(hit(p) for p in result.passages[:5])
         verdict["answer_hit"] = bool(answer) and contains_answer(answer, answers)
         scores.hit1 += verdict["hit_at_1"]
         scores.hit5 += verdict["hit_at_5"]
@@ -123,14 +125,14 @@ def judge(item: dict[str, Any], result: dict[str, Any], scores: Scores) -> dict[
     if "expect_any" in item or item.get("expect_refusal"):
         scores.checked += 1
         if item.get("expect_refusal"):
-            ok = not result["answered"]
+            ok = not result.answered
         else:
             wanted = [w.lower() for w in item.get("expect_any", [])]
             source = item.get("expect_source")
             ok = (
-                result["answered"]
+                result.answered
                 and any(w in answer.lower() for w in wanted)
-                and (source is None or any(c["source"] == source for c in result["citations"]))
+                and (source is None or any(c.source == source for c in result.citations))
             )
         verdict["passed"] = ok
         scores.passed += ok
@@ -141,15 +143,16 @@ def judge(item: dict[str, Any], result: dict[str, Any], scores: Scores) -> dict[
 
 def run(
     questions: list[dict[str, Any]],
-    ask: Callable[[str], dict[str, Any]],
+    ask: Callable[[str], AskResult],
     progress: Callable[[int, int], None] | None = None,
-) -> Iterator[tuple[dict[str, Any], Scores]]:
+) -> Iterator[tuple[EvalRow, Scores]]:
     """Ask every question; yield each result (the `ask` schema plus `id`) with the
     running scores."""
     scores = Scores()
     for number, item in enumerate(questions, 1):
         result = ask(item["question"])
         verdicts = judge(item, result, scores)
-        yield {"id": item["id"], **result, **({"verdict": verdicts} if verdicts else {})}, scores
+        row = EvalRow(**result.model_dump(), verdict=verdicts or None)
+        yield row.model_copy(update={"id": str(item["id"])}), scores
         if progress:
             progress(number, len(questions))

@@ -18,6 +18,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from attache.errors import NoIndex
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -36,9 +38,6 @@ def _min_max(scores: dict[str, float]) -> dict[str, float]:
     span = high - low
     return {k: (v - low) / span if span > 1e-9 else 1.0 for k, v in scores.items()}
 
-
-class NoIndex(RuntimeError):
-    """Nothing has been indexed yet."""
 
 
 @dataclass(frozen=True)

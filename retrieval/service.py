@@ -8,21 +8,22 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from attache.index.build import ProgressCallback, RebuildReport
+    from attache.index.build import ProgressCallback
     from attache.index.embedding import Embedder
     from attache.index.settings import Settings
     from attache.index.sources.archive import Archive
     from attache.index.sources.fetch import Fetcher
     from attache.index.store import ChromaStore
+    from attache.models import IndexStatus, RebuildReport
     from attache.retrieval.answer import Answer, Selection
     from attache.retrieval.conversation import Conversation
     from attache.retrieval.extractive import Idf
     from attache.retrieval.llm import ChatLLM
     from attache.retrieval.search import Passage, Retriever
 
-log = logging.getLogger("attache.answers")
+from attache.errors import UsageError
 
-CANDIDATE_PASSAGES = 30
+log = logging.getLogger("attache.answers")
 
 
 class Attache:
@@ -105,11 +106,12 @@ class Attache:
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
         """Answer from the documents, citing them, or say plainly that they don't."""
         from attache.retrieval.answer import NO_ANSWER, Answer, cite, select
+        from attache.retrieval.search import CANDIDATES
 
         started = time.perf_counter()
         question = " ".join(question.split())
         if not question:
-            raise ValueError("the question is empty")
+            raise UsageError("the question is empty")
         context, resolved, note = "", question, ""
         if conversation is not None and conversation.turns:
             context = conversation.context_for(question)
@@ -123,7 +125,7 @@ class Attache:
                 resolved = f"{question} ({context})"
         retriever = self.retriever
         vector = self.embedder.embed_query(resolved)
-        passages = retriever.search(resolved, CANDIDATE_PASSAGES, vector=vector)
+        passages = retriever.search(resolved, CANDIDATES, vector=vector)
         selection = select(
             resolved if not context else question,
             passages,
@@ -160,7 +162,8 @@ class Attache:
 
     def _llm_answer(self, question: str, selection: Selection) -> tuple[bool, str, list[Any]]:
         """The LLM's answer, its markers renumbered to citations quoting the documents."""
-        from attache.retrieval.answer import Citation, provenance
+        from attache.models import Citation
+        from attache.retrieval.answer import provenance
         from attache.retrieval.llm import MARKER
 
         assert self.llm is not None
@@ -177,8 +180,10 @@ class Attache:
                 else (passage.start, passage.end, passage.text)
             )
             numbers[n] = len(citations) + 1
-            citations.append(Citation(numbers[n], passage.source, passage.title, text, start, end,
-                                      **provenance(passage.metadata)))
+            citations.append(Citation(
+                n=numbers[n], source=passage.source, title=passage.title,
+                quote=text, start=start, end=end, **provenance(passage.metadata),
+            ))
         text = MARKER.sub(lambda m: f"[{numbers[int(m.group(1))]}]", reply.text)
         return True, text, citations
 
@@ -191,45 +196,36 @@ class Attache:
             self._retriever.refresh()
         return report
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> IndexStatus:
         """The indexed documents and how the index was built."""
         from attache.index.catalog import Catalog
+        from attache.models import DocumentInfo, IndexStatus
 
         pointer = self.store.pointer()
         if pointer is None:
-            return {
-                "documents": [],
-                "chunks": 0,
-                "embedding_model": None,
-                "built_at": None,
-                "version": None,
-                "store": self.store.location,
-            }
+            return IndexStatus(
+                documents=[], chunks=0, embedding_model=None, built_at=None, version=None,
+                store=self.store.location,
+            )
         manifest = Catalog(self.settings.data_dir).manifest(self.store, pointer)
         documents = [
-            {
-                "source": entry.source,
-                "title": entry.title,
-                "chunks": entry.chunks,
-                "kind": entry.kind,
-                "outlet": entry.outlet,
-                "author": entry.author,
-                "date": entry.date,
-                "url": entry.url,
-                "sha256": entry.sha256,
-            }
+            DocumentInfo(
+                source=entry.source, title=entry.title, chunks=entry.chunks, kind=entry.kind,
+                outlet=entry.outlet, author=entry.author, date=entry.date, sha256=entry.sha256,
+                url=entry.url,
+            )
             for entry in manifest.values()
         ]
-        return {
-            "documents": documents,
-            "chunks": sum(d["chunks"] for d in documents),
-            "embedding_model": pointer.embedding_model,
-            "built_at": pointer.built_at,
-            "version": pointer.version,
-            "chunk_size": pointer.chunk_size,
-            "chunk_overlap": pointer.chunk_overlap,
-            "store": self.store.location,
-        }
+        return IndexStatus(
+            documents=documents,
+            chunks=sum(d.chunks for d in documents),
+            embedding_model=pointer.embedding_model,
+            built_at=pointer.built_at,
+            version=pointer.version,
+            chunk_size=pointer.chunk_size,
+            chunk_overlap=pointer.chunk_overlap,
+            store=self.store.location,
+        )
 
     def archive(self, fetcher: Fetcher | None = None) -> Archive:
         """Adding articles (URLs, uploads, feed items) to the documents folder, each add

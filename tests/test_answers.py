@@ -124,7 +124,7 @@ def test_seeds_dev_questions_all_pass(service):
     from attache.retrieval.evaluate import read_questions, run
 
     questions = read_questions(folder / "eval" / "seeds-dev.jsonl")
-    *_, (_, scores) = run(questions, lambda q: service.ask(q).as_dict())
+    *_, (_, scores) = run(questions, lambda q: service.ask(q).to_result())
     assert scores.failures == [] and scores.passed == len(questions)
 
 

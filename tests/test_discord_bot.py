@@ -33,12 +33,13 @@ from attache.bot.discord_bot import (
     create_bot,
     run_bot,
 )
-from attache.index.build import RebuildBusy, RebuildReport
-from attache.index.documents import DocumentsFolderError
+from attache.errors import DocumentsFolderError, NoIndex, RebuildBusy
+from attache.models import DocumentInfo, IndexStatus, RebuildReport
 from attache.index.settings import Settings
-from attache.retrieval.answer import NO_ANSWER, Answer, Citation
+from attache.models import Citation
+from attache.retrieval.answer import NO_ANSWER, Answer
 from attache.retrieval.conversation import Conversation
-from attache.retrieval.search import NoIndex, Passage
+from attache.retrieval.search import Passage
 from attache.retrieval.service import Attache
 
 TIMEOUT = 10.0
@@ -76,7 +77,7 @@ def make_answer(
     answered: bool = True,
 ) -> Answer:
     if citations is None:
-        citations = [Citation(1, "000_a.txt", "State Department", "Pompeo approved it.", 120, 139)]
+        citations = [Citation(n=1, source="000_a.txt", title="State Department", quote="Pompeo approved it.", start=120, end=139)]
     if passages is None:
         passages = [passage("000_a.txt", "Before. Pompeo approved it. After.", 112)]
     return Answer(question="q", answered=answered, answer=text if answered else NO_ANSWER,
@@ -95,14 +96,15 @@ def fake_service(calls: Calls | None = None, answer: Answer | None = None) -> An
         return reply
 
     service.ask.side_effect = ask
-    service.status.return_value = {
-        "documents": [
-            {"source": "000_a.txt", "title": "State Department", "chunks": 7},
-            {"source": "004_b.txt", "title": "Blinken", "chunks": 3},
+    service.status.return_value = IndexStatus(
+        documents=[
+            DocumentInfo(source="000_a.txt", title="State Department", chunks=7, kind="txt",
+                         sha256="a"),
+            DocumentInfo(source="004_b.txt", title="Blinken", chunks=3, kind="txt", sha256="b"),
         ],
-        "chunks": 10, "embedding_model": "all-MiniLM-L6-v2",
-        "built_at": "2024-05-01T10:00:00+00:00", "version": 2, "store": "/secret/data/chroma",
-    }
+        chunks=10, embedding_model="all-MiniLM-L6-v2",
+        built_at="2024-05-01T10:00:00+00:00", version=2, store="/secret/data/chroma",
+    )
     return service
 
 
@@ -451,7 +453,7 @@ def test_mention_syntax_from_documents_and_questions_is_neutralised() -> None:
         "@everyone look [1] @here <@123456789012345678> <@!123456789012345678> "
         "<@&876543210987654321> <#123456789012345678> https://evil.example/x"
     )
-    citation = Citation(1, "@everyone.txt", "<@&876543210987654321> title", hostile, 0, 10)
+    citation = Citation(n=1, source="@everyone.txt", title="<@&876543210987654321> title", quote=hostile, start=0, end=10)
     answer = make_answer(text=hostile + " [1]", citations=[citation],
                          passages=[passage("@everyone.txt", hostile, 0)])
     service = fake_service(answer=answer)
@@ -567,7 +569,7 @@ def test_expired_passage_button_says_so() -> None:
 
 
 def test_passage_for_finds_the_passage_covering_the_quote() -> None:
-    citation = Citation(1, "a.txt", "T", "quote", 50, 55)
+    citation = Citation(n=1, source="a.txt", title="T", quote="quote", start=50, end=55)
     passages = [
         passage("b.txt", "x" * 100, 0),  # other source
         passage("a.txt", "y" * 20, 0),  # same source, does not cover
@@ -790,7 +792,7 @@ def test_reindex_failures_are_reported_without_paths(error: Exception, expected:
 def test_reindex_report_truncates_skipped_reasons() -> None:
     skipped = [{"path": f"folder/file_{n:03d}.bin", "reason": "binary content " * 12}
                for n in range(40)]
-    text = fmt.reindex_report(make_report(skipped=skipped).as_dict())
+    text = fmt.reindex_report(make_report(skipped=skipped))
     assert len(text) <= fmt.CONTENT_LIMIT
     assert "40 skipped" in text and "Skipped:" in text
     assert re.search(r"… and \d+ more", text)
@@ -824,11 +826,12 @@ def test_help_says_what_the_bot_knows_and_how_to_ask() -> None:
 
 
 def test_sources_embed_stays_within_limits_for_many_documents() -> None:
-    documents = [{"source": f"folder/{'long_name_' * 10}{n}.txt", "title": "T" * 300, "chunks": n}
+    documents = [DocumentInfo(source=f"folder/{'long_name_' * 10}{n}.txt", title="T" * 300,
+                              chunks=n, kind="txt", sha256=str(n))
                  for n in range(500)]
-    embed = fmt.sources_embed({"documents": documents, "chunks": 9, "version": 1,
-                               "built_at": "2024-05-01T10:00:00+00:00",
-                               "embedding_model": "m"})
+    embed = fmt.sources_embed(IndexStatus(documents=documents, chunks=9, version=1,
+                                          built_at="2024-05-01T10:00:00+00:00",
+                                          embedding_model="m", store="s"))
     assert_embed_limits([embed])
     assert re.search(r"… and \d+ more$", embed.description)
 
@@ -979,8 +982,10 @@ def assert_embed_limits(embeds: list[discord.Embed]) -> None:
 
 def many_citations(count: int) -> Answer:
     citations = [
-        Citation(n, f"{'deep/' * 30}source_{n}.txt", f"Title {n} " + "very long title " * 40,
-                 f"Quote {n} " + "a very long verbatim quote " * 150, 1000 * n, 1000 * n + 4000)
+        Citation(n=n, source=f"{'deep/' * 30}source_{n}.txt",
+                 title=f"Title {n} " + "very long title " * 40,
+                 quote=f"Quote {n} " + "a very long verbatim quote " * 150,
+                 start=1000 * n, end=1000 * n + 4000)
         for n in range(1, count + 1)
     ]
     text = " ".join(f"Sentence number {n} says something. [{n}]" for n in range(1, count + 1))
@@ -1030,7 +1035,7 @@ def test_bot_views_stay_within_component_limits() -> None:
 
 
 def test_long_passages_are_shown_in_parts_within_limits() -> None:
-    citation = Citation(1, "a.txt", "T" * 300, "q", 0, 1)
+    citation = Citation(n=1, source="a.txt", title="T" * 300, quote="q", start=0, end=1)
     text = " ".join(f"Sentence {n} of a very long passage." for n in range(600))
     embeds = fmt.passage_embeds(citation, text)
     assert len(embeds) > 1

@@ -44,11 +44,11 @@ def test_seeds_index_cleanly_with_exact_offsets(make_service, seeds_copy):
     assert report.chunks == report.embedded > 0
 
     status = service.status()
-    sources = {d["source"]: d for d in status["documents"]}
+    sources = {d.source: d for d in status.documents}
     assert set(sources) == {"000_a92a2212d4dbd9c6.txt", "004_703d1c81ffbf0c84.txt"}
-    assert sources["000_a92a2212d4dbd9c6.txt"]["title"].startswith("Mike Pompeo Approves")
-    assert status["embedding_model"] == "all-MiniLM-L6-v2-int8"
-    assert status["chunks"] == report.chunks
+    assert sources["000_a92a2212d4dbd9c6.txt"].title.startswith("Mike Pompeo Approves")
+    assert status.embedding_model == "all-MiniLM-L6-v2-int8"
+    assert status.chunks == report.chunks
 
     for source, records in chunks_by_source(service).items():
         file = next(f for f in discover(seeds_copy, 10**7)[0] if f.source == source)
@@ -58,7 +58,7 @@ def test_seeds_index_cleanly_with_exact_offsets(make_service, seeds_copy):
                 assert phrase.lower() not in record.text.lower()
             meta = record.metadata
             assert text[meta["start"] : meta["end"]] == record.text
-            assert meta["title"] == sources[source]["title"]
+            assert meta["title"] == sources[source].title
     # the BM25 index of the version finds the Pompeo article for its own words
     lexical = Catalog(service.settings.data_dir).lexical(service.store, service.store.pointer())
     best_id, _ = lexical.search("Bureau of Cyberspace Security and Emerging Technologies", 1)[0]
@@ -229,13 +229,13 @@ def test_rebuild_killed_midway_keeps_old_index_and_next_run_finishes(
     pointer = reader.store.pointer()
     query = reader.embedder.embed_query("Who approved the cyberspace security bureau?")
     hits = reader.store.query(pointer.collection, query, 3)
-    assert hits and hits[0].metadata["source"] in {d["source"] for d in before["documents"]}
+    assert hits and hits[0].metadata["source"] in {d.source for d in before.documents}
 
     finished = make_service(docs_dir=seeds_copy, data_dir=data).rebuild()
     assert finished.switched and finished.documents == 42
     # the killed run had written its first group of vectors: they are reused
-    assert finished.embedded <= finished.chunks - before["chunks"] - EMBED_GROUP
-    assert make_service(docs_dir=seeds_copy, data_dir=data).status()["chunks"] == finished.chunks
+    assert finished.embedded <= finished.chunks - before.chunks - EMBED_GROUP
+    assert make_service(docs_dir=seeds_copy, data_dir=data).status().chunks == finished.chunks
 
 
 class _FailingEmbedder:
@@ -352,9 +352,9 @@ def test_chroma_server_and_a_second_instance_with_an_empty_data_folder(
     reader = make_service(docs_dir=tmp_path / "absent", chroma_url=chroma_server,
                           data_dir=tmp_path / "reader")
     status = reader.status()
-    assert {d["source"] for d in status["documents"]} == {
+    assert {d.source for d in status.documents} == {
         "000_a92a2212d4dbd9c6.txt", "004_703d1c81ffbf0c84.txt"}
-    assert status["chunks"] == report.chunks
+    assert status.chunks == report.chunks
     lexical = Catalog(tmp_path / "reader").lexical(reader.store, reader.store.pointer())
     assert len(lexical.ids) == report.chunks
     hit_id, _ = lexical.search("Ned Price fundamentally new era", 1)[0]

@@ -361,18 +361,21 @@ def test_added_articles_are_indexed_and_cited_with_their_url(
 ) -> None:
     service = make_service(docs_dir=seeds_copy, fetch_allow_private=True, fetch_host_interval=0)
     report = service.archive().add([newsroom.url(KENYA.path)])
-    assert report.index is not None and report.index["added"] == 3 and report.index["switched"]
+    assert report.index is not None and report.index.added == 3 and report.index.switched
     answer = service.ask("How much money does the Kenya cyber agreement commit?")
     assert answer.answered and "$12 million" in answer.answer
     cited = answer.citations[0]
     assert (cited.url, cited.outlet, cited.date) == (
         newsroom.url(KENYA.path), "The Meridian Ledger", KENYA.date)
-    data = answer.as_dict()["citations"][0]
-    assert data["url"] == newsroom.url(KENYA.path)
+    from attache.models import dump
+
+    data = dump(answer.to_result())["citations"][0]
+    assert (data["url"], data["outlet"], data["date"]) == (
+        newsroom.url(KENYA.path), "The Meridian Ledger", KENYA.date)
     seeds_answer = service.ask("Who approved the creation of CSET?")
     assert seeds_answer.answered and all(c.url is None for c in seeds_answer.citations)
     status = service.status()
-    urls = {d["source"]: d["url"] for d in status["documents"]}
+    urls = {d.source: d.url for d in status.documents}
     assert urls[report.added[0]["path"]] == newsroom.url(KENYA.path)
 
 

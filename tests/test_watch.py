@@ -115,10 +115,13 @@ def test_what_the_watcher_looks_at(tmp_path: Path) -> None:
     assert not relevant(docs, str(docs / ".attache-123.tmp"))
     assert not relevant(docs, str(docs / ".git" / "index"))
     assert not relevant(docs, str(docs / "image.png"))
-    report = {"added": 1, "updated": 0, "removed": 2, "unchanged": 3, "skipped": [{}],
-              "documents": 4, "chunks": 20, "seconds": 1.25, "embedded": 5, "version": 7,
-              "switched": True}
+    from attache.models import RebuildReport, SkippedFile
+
+    report = RebuildReport(added=1, updated=0, removed=2, unchanged=3,
+                           skipped=[SkippedFile(path="x.png", reason="unsupported type")],
+                           documents=4, chunks=20, seconds=1.25, embedded=5, version=7,
+                           switched=True)
     assert describe(report) == ("rebuilt in 1.2s: 1 added, 0 updated, 2 removed, 1 skipped; "
                                 "4 documents, 20 chunks, 5 embedded; version 7")
-    assert describe({**report, "switched": False}) == (
-        "index up to date: 4 documents, 20 chunks, 1 skipped")
+    report.switched = False
+    assert describe(report) == "index up to date: 4 documents, 20 chunks, 1 skipped"

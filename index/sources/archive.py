@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from attache.errors import DocumentsFolderError, NoUsableDocuments, RebuildBusy, UsageError
 from attache.index.sources.article import (
     Library,
     NoArticle,
@@ -30,8 +31,8 @@ from attache.index.sources.feeds import FeedItem, FeedState, NotAFeed, parse_fee
 from attache.index.sources.fetch import FEED_KINDS, FetchFailed, Fetcher
 
 if TYPE_CHECKING:
-    from attache.index.build import RebuildReport
     from attache.index.settings import Settings
+    from attache.models import AddResult, RebuildReport, SyncResult
 
 log = logging.getLogger("attache.sources")
 
@@ -47,27 +48,34 @@ class AddReport:
 
     added: list[dict[str, str]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
-    index: dict[str, Any] | None = None  # the rebuild report, when one ran
+    index: RebuildReport | None = None  # the rebuild, when one ran
     index_error: str | None = None  # why the index was not brought up to date
     index_busy: bool = False  # another rebuild held the lock
 
-    def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"added": self.added, "skipped": self.skipped, "index": self.index}
-        if self.index_error:
-            data["index_error"] = self.index_error
-        return data
+    def to_result(self) -> AddResult:
+        """The `add --json` contract."""
+        from attache.models import AddResult
+
+        return AddResult(added=self.added, skipped=self.skipped, index=self.index,  # type: ignore[arg-type]
+                         index_error=self.index_error)
 
 
 @dataclass
 class SyncReport(AddReport):
     feeds: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"feeds": self.feeds, **super().as_dict()}
+    def to_result(self) -> SyncResult:  # type: ignore[override]
+        """The `feeds sync --json` contract."""
+        from attache.models import SyncResult
+
+        return SyncResult(feeds=self.feeds, added=self.added, skipped=self.skipped,  # type: ignore[arg-type]
+                          index=self.index, index_error=self.index_error)
 
 
-class FeedError(Exception):
+class FeedError(UsageError):
     """A feed that cannot be followed, with a reason for people."""
+
+    public_message = "That URL cannot be followed as a feed."
 
 
 @dataclass(frozen=True)
@@ -274,11 +282,8 @@ class Archive:
         """Bring the index up to date when something was added."""
         if not report.added or self._rebuild is None:
             return
-        from attache.index.build import NoUsableDocuments, RebuildBusy
-        from attache.index.documents import DocumentsFolderError
-
         try:
-            report.index = self._rebuild().as_dict()
+            report.index = self._rebuild()
         except RebuildBusy as exc:
             report.index_error, report.index_busy = str(exc), True
         except (DocumentsFolderError, NoUsableDocuments) as exc:

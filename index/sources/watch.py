@@ -16,11 +16,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from attache.index.build import RebuildReport
     from attache.index.sources.archive import SyncReport
+    from attache.models import RebuildReport
 
 log = logging.getLogger("attache.watch")
 
@@ -42,18 +42,18 @@ def relevant(docs_dir: Path, path: str) -> bool:
     return not suffix or suffix in SUPPORTED_SUFFIXES  # no suffix: perhaps a folder
 
 
-def describe(report: dict[str, Any]) -> str:
+def describe(report: RebuildReport) -> str:
     """One line for a rebuild report."""
-    skipped = len(report.get("skipped", []))
-    if not report.get("switched"):
-        return (f"index up to date: {report['documents']} documents, {report['chunks']} chunks"
+    skipped = len(report.skipped)
+    if not report.switched:
+        return (f"index up to date: {report.documents} documents, {report.chunks} chunks"
                 + (f", {skipped} skipped" if skipped else ""))
     return (
-        f"rebuilt in {report['seconds']:.1f}s: {report['added']} added, "
-        f"{report['updated']} updated, {report['removed']} removed"
+        f"rebuilt in {report.seconds:.1f}s: {report.added} added, "
+        f"{report.updated} updated, {report.removed} removed"
         + (f", {skipped} skipped" if skipped else "")
-        + f"; {report['documents']} documents, {report['chunks']} chunks, "
-        f"{report['embedded']} embedded; version {report['version']}"
+        + f"; {report.documents} documents, {report.chunks} chunks, "
+        f"{report.embedded} embedded; version {report.version}"
     )
 
 
@@ -89,11 +89,10 @@ class Watcher:
 
     def rebuild(self) -> bool:
         """One rebuild and its line; False when it should be tried again later."""
-        from attache.index.build import NoUsableDocuments, RebuildBusy
-        from attache.index.documents import DocumentsFolderError
+        from attache.errors import DocumentsFolderError, NoUsableDocuments, RebuildBusy
 
         try:
-            report = self._rebuild().as_dict()
+            report = self._rebuild()
         except RebuildBusy:
             self.say(f"another rebuild is running; trying again in {RETRY_SECONDS:g}s")
             return False
