@@ -383,8 +383,13 @@ def test_cli_add_ask_and_feeds_as_a_user_would(newsroom: Newsroom, run_cli, seed
                                                 tmp_path: Path) -> None:
     env = {"ATTACHE_DOCS_DIR": str(seeds_copy), "ATTACHE_DATA_DIR": str(tmp_path / "data")}
     allow = {**env, "ATTACHE_FETCH_ALLOW_PRIVATE": "true"}
+    import jsonschema
+
+    schemas = {name: json.loads(run_cli("schema", name).stdout)
+               for name in ("add", "feeds-sync", "feeds-list", "feeds-add")}
     refused = run_cli("add", newsroom.url(KENYA.path), "--json", env=env)
     assert refused.returncode == 1
+    jsonschema.validate(json.loads(refused.stdout), schemas["add"])
     assert json.loads(refused.stdout) == {"added": [], "skipped": [{
         "url": newsroom.url(KENYA.path),
         "reason": "refused: 127.0.0.1 is a loopback address "
@@ -401,9 +406,12 @@ def test_cli_add_ask_and_feeds_as_a_user_would(newsroom: Newsroom, run_cli, seed
     assert newsroom.url(KENYA.path) in asked.stdout
     assert "The Meridian Ledger, 2026-11-18" in asked.stdout
 
-    assert run_cli("feeds", "add", newsroom.url("/feed.xml"), env=allow).returncode == 0
+    followed = cli_json(run_cli("feeds", "add", newsroom.url("/feed.xml"), "--json", env=allow))
+    jsonschema.validate(followed, schemas["feeds-add"])
+    assert (followed["items"], followed["added"]) == (1, True)
     newsroom.publish(CABLES)
     synced = cli_json(run_cli("feeds", "sync", "--json", env=allow))
+    jsonschema.validate(synced, schemas["feeds-sync"])
     assert synced["feeds"] == [{"url": newsroom.url("/feed.xml"), "new": 2, "seen": 0, "errors": []}]
     assert [a["title"] for a in synced["added"]] == [CABLES.title]
     assert [s["reason"].split(" as ")[0] for s in synced["skipped"]] == ["already saved"]
@@ -412,6 +420,7 @@ def test_cli_add_ask_and_feeds_as_a_user_would(newsroom: Newsroom, run_cli, seed
     assert (again["added"], again["skipped"], again["index"]) == ([], [], None)
     assert again["feeds"][0]["seen"] == 2
     listed = cli_json(run_cli("feeds", "list", "--json", env=env))
+    jsonschema.validate(listed, schemas["feeds-list"])
     assert [f["url"] for f in listed["feeds"]] == [newsroom.url("/feed.xml")]
     assert run_cli("feeds", "remove", newsroom.url("/feed.xml"), env=env).returncode == 0
     missing = run_cli("feeds", "remove", newsroom.url("/feed.xml"), env=env)
