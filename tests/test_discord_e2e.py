@@ -17,13 +17,8 @@ from typing import Any
 import discord
 import pytest
 
-from attache.bot.discord_bot import (
-    BAD_TOKEN,
-    REINDEX_STARTED,
-    AttacheBot,
-    create_bot,
-    serve,
-)
+from attache.bot.discord.client import BAD_TOKEN, AttacheBot, create_bot, serve
+from attache.bot.discord.commands import REINDEX_STARTED
 from attache.index.documents import discover, load, read
 from attache.index.settings import Settings
 from attache.retrieval.conversation import Conversation
@@ -182,7 +177,7 @@ def test_ask_answers_with_sources_a_thread_follow_ups_and_passage_buttons(
                 (sync,) = standin.command_syncs
                 assert sync["scope"] == str(standin.guild_id)
                 assert {c["name"] for c in sync["payload"]} == {"ask", "sources", "help",
-                                                                "reindex"}
+                                                                "reindex", "add", "upload"}
                 assert service.warm_ups == 1
 
                 interaction, _, answer = await ask(standin, CSET)

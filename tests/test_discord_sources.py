@@ -12,7 +12,7 @@ import pytest
 from newsroom import KENYA, Newsroom, start
 from test_discord_bot import Calls, make_bot, make_interaction, run
 
-from attache.bot.discord_sources import register_sources, report_text
+from attache.bot.discord.sources import report_text
 from attache.models import Citation
 
 ADMIN = discord.Permissions(manage_guild=True)
@@ -54,7 +54,6 @@ def replies(interaction: Any) -> list[str]:
 
 def test_commands_are_registered(service: Any) -> None:
     bot = make_bot(service)
-    register_sources(bot)
     add, upload = bot.tree.get_command("add"), bot.tree.get_command("upload")
     assert add is not None and [p.name for p in add.parameters] == ["url"]
     assert upload is not None and [p.name for p in upload.parameters] == ["file"]
@@ -63,7 +62,7 @@ def test_commands_are_registered(service: Any) -> None:
 
 def test_add_fetches_indexes_and_answers_privately(newsroom: Newsroom, service: Any) -> None:
     bot = make_bot(service)
-    commands = register_sources(bot)
+    commands = bot.commands.sources
     calls = Calls()
     interaction = make_interaction(calls=calls, permissions=ADMIN)
 
@@ -95,7 +94,7 @@ def test_add_refusals_come_before_any_work(permissions: discord.Permissions, url
                                            expected: str) -> None:
     service = create_autospec_service()
     bot = make_bot(service)
-    commands = register_sources(bot)
+    commands = bot.commands.sources
     interaction = make_interaction(permissions=permissions)
     run(lambda: commands.handle_add(interaction, url))
     assert replies(interaction) == [expected]
@@ -112,7 +111,7 @@ def create_autospec_service() -> Any:
 def test_add_of_a_refused_address_says_why(service: Any, make_service, seeds_copy) -> None:
     strict = make_service(docs_dir=seeds_copy)  # ATTACHE_FETCH_ALLOW_PRIVATE unset
     bot = make_bot(strict)
-    commands = register_sources(bot)
+    commands = bot.commands.sources
     interaction = make_interaction(permissions=ADMIN)
     run(lambda: commands.handle_add(interaction, "http://169.254.169.254/latest/meta-data/"))
     [text] = replies(interaction)
@@ -122,7 +121,7 @@ def test_add_of_a_refused_address_says_why(service: Any, make_service, seeds_cop
 
 def test_upload_saves_and_indexes_a_document(service: Any) -> None:
     bot = make_bot(service)
-    commands = register_sources(bot)
+    commands = bot.commands.sources
     body = (b"Port strike ends in Antwerp\n\nDock workers in Antwerp returned to work on "
             b"Monday after the port authority agreed to hire 300 crane operators.\n")
     interaction = make_interaction(permissions=ADMIN)
@@ -144,7 +143,7 @@ def test_upload_checks_type_and_size_before_downloading(filename: str, data: byt
                                                         size: int | None, expected: str) -> None:
     service = create_autospec_service()
     bot = make_bot(service)
-    commands = register_sources(bot)
+    commands = bot.commands.sources
     attachment = make_attachment(filename, data, size)
     interaction = make_interaction(permissions=ADMIN)
     run(lambda: commands.handle_upload(interaction, attachment))
@@ -155,7 +154,7 @@ def test_upload_checks_type_and_size_before_downloading(filename: str, data: byt
 
 def test_upload_of_unusable_content_says_why(service: Any) -> None:
     bot = make_bot(service)
-    commands = register_sources(bot)
+    commands = bot.commands.sources
     interaction = make_interaction(permissions=ADMIN)
     run(lambda: commands.handle_upload(interaction, make_attachment("noise.txt", bytes(range(256)) * 8)))
     assert replies(interaction) == ["Not added: binary content."]
@@ -177,7 +176,7 @@ def test_report_text_escapes_what_the_web_says() -> None:
 
 
 def test_citation_titles_link_to_the_article_in_discord() -> None:
-    from attache.bot import discord_format as fmt
+    from attache.bot.discord import format as fmt
 
     cited = Citation(n=1, source="web/the-meridian-ledger/a.md", title=KENYA.title,
                      quote="The agreement commits $12 million.", start=0, end=34,

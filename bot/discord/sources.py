@@ -1,14 +1,14 @@
 """Discord `/add url:` and `/upload file:`: adding to the documents folder from Discord.
 
-Both take the same checks as /reindex (an allowed channel; Manage Server or the admin
-role), answer only to the member who asked (ephemeral), and run the fetch, the save and
+Both take the same checks as /reindex (the tree's channel allow-list; Manage Server or
+the admin role), answer only to the member who asked (ephemeral), and run the fetch, the save and
 the incremental rebuild in a worker thread through the service's archive, so the
 gateway heartbeat never waits. An upload's type and size are checked before it is
 downloaded, with the limits of files in the folder. Titles, URLs and reasons come from
 the web or from users: they are escaped for Discord Markdown, mentions made inert, link
 previews suppressed.
 
-`register_sources(bot)` adds the two commands to a bot's command tree.
+`Commands.register` puts them on the tree through `SourcesCommands.register`.
 """
 
 from __future__ import annotations
@@ -16,19 +16,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
-from attache.bot import discord_format as fmt
+from attache.bot.discord import format as fmt
+from attache.bot.discord.views import NO_MENTIONS
 
 if TYPE_CHECKING:
+    from attache.bot.discord.client import AttacheBot
+    from attache.bot.discord.commands import Commands
     from attache.index.sources.archive import AddReport
 
 log = logging.getLogger("attache.discord")
-
-NO_MENTIONS = discord.AllowedMentions.none()
 MAX_URL_CHARS = 2000
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
 ADD_FAILED = "Something went wrong while adding that; the details are in the bot's log."
@@ -69,17 +70,30 @@ def report_text(report: AddReport, what: str) -> str:
 
 
 class SourcesCommands:
-    """The /add and /upload handlers of one bot (`bot.service`, its checks and replies)."""
+    """The /add and /upload handlers of one bot, with the admin check of its /reindex."""
 
-    def __init__(self, bot: Any) -> None:
-        self.bot = bot
+    def __init__(self, commands: Commands) -> None:
+        self.commands = commands
+        self.bot: AttacheBot = commands.bot
+
+    def register(self, tree: app_commands.CommandTree[AttacheBot]) -> None:
+        @tree.command(name="add", description="Add an article to the documents, by its URL")
+        @app_commands.describe(url="The article's web address (HTML, PDF or plain text)")
+        @app_commands.guild_only()
+        async def add(interaction: discord.Interaction, url: str) -> None:
+            await self.handle_add(interaction, url)
+
+        @tree.command(name="upload",
+                      description="Add a .txt, .md, .html or .pdf file to the documents")
+        @app_commands.describe(file="The document to add")
+        @app_commands.guild_only()
+        async def upload(interaction: discord.Interaction, file: discord.Attachment) -> None:
+            await self.handle_upload(interaction, file)
 
     def refusal(self, interaction: discord.Interaction, command: str) -> str | None:
-        """Why this member cannot add documents here, or None."""
-        if not self.bot.channel_allowed(interaction.channel, interaction.channel_id):
-            return str(self.bot.channel_refusal())
-        if not self.bot.is_admin(interaction):
-            return str(self.bot.admin_refusal()).replace("/reindex", command)
+        """Why this member cannot add documents, or None."""
+        if not self.commands.is_admin(interaction):
+            return self.commands.admin_refusal().replace("/reindex", command)
         return None
 
     async def _reply(self, interaction: discord.Interaction, text: str) -> None:
@@ -97,7 +111,7 @@ class SourcesCommands:
         if refused is None and len(url) > MAX_URL_CHARS:
             refused = f"That address is longer than {MAX_URL_CHARS} characters."
         if refused is not None:
-            await self.bot._say(interaction, refused)
+            await self.bot.say(interaction, refused)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
@@ -123,7 +137,7 @@ class SourcesCommands:
             refused = (f"That file is larger than the {settings.max_file_mb:g} MB limit for "
                        "documents.")
         if refused is not None:
-            await self.bot._say(interaction, refused)
+            await self.bot.say(interaction, refused)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
@@ -141,21 +155,3 @@ class SourcesCommands:
         log.info("/upload: %d added, %d skipped", len(report.added), len(report.skipped))
         await self._reply(interaction, report_text(report, "file"))
 
-
-def register_sources(bot: Any) -> SourcesCommands:
-    """Add /add and /upload to `bot.tree`; returns their handlers."""
-    commands = SourcesCommands(bot)
-
-    @bot.tree.command(name="add", description="Add an article to the documents, by its URL")
-    @app_commands.describe(url="The article's web address (HTML, PDF or plain text)")
-    @app_commands.guild_only()
-    async def add(interaction: discord.Interaction, url: str) -> None:
-        await commands.handle_add(interaction, url)
-
-    @bot.tree.command(name="upload", description="Add a .txt, .md, .html or .pdf file to the documents")
-    @app_commands.describe(file="The document to add")
-    @app_commands.guild_only()
-    async def upload(interaction: discord.Interaction, file: discord.Attachment) -> None:
-        await commands.handle_upload(interaction, file)
-
-    return commands
