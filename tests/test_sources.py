@@ -259,6 +259,19 @@ def test_front_matter_cannot_be_forged_by_page_text(tmp_path: Path) -> None:
     assert Library(tmp_path).by_url("http://attacker.example/") is None
 
 
+def test_hand_written_front_matter_gives_a_url_only_when_it_is_a_web_address(tmp_path: Path) -> None:
+    from attache.index.documents import SourceFile, load
+
+    def url_of(value: str) -> str | None:
+        data = f"---\ntitle: Notes\nurl: {value}\n---\n\nThe envoy met the minister.\n".encode()
+        return load(SourceFile(tmp_path / "n.md", "n.md", len(data)), data).url
+
+    assert url_of("https://example.org/a?b=1") == "https://example.org/a?b=1"
+    assert url_of('"https://example.org/quoted"') == "https://example.org/quoted"
+    assert url_of("javascript:alert(1)") is None
+    assert url_of("file:///etc/passwd") is None
+
+
 # ------------------------------------------------------------------------ feeds
 
 
