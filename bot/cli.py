@@ -371,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="the JSON Schema of a --json output")
     schema.add_argument("name", nargs="?", metavar="NAME", help="one of the names it lists")
     schema.set_defaults(handler=cmd_schema)
+
+    from attache.bot.sources_cli import register as register_sources
+
+    register_sources(commands, index_commands, sys.modules[__name__])  # add, feeds, index watch
     return parser
 
 

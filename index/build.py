@@ -160,7 +160,7 @@ class Indexer:
             fresh.extend(records)
             manifest[file.source] = DocumentEntry(
                 doc.source, sha, doc.title, doc.kind, [r.id for r in records],
-                doc.outlet, doc.author, doc.date,
+                doc.outlet, doc.author, doc.date, url=doc.url,
             )
             if previous:
                 report.updated += 1

@@ -22,7 +22,7 @@ from attache.index.store import ChromaStore, Pointer, Record, write_json_atomic
 
 MANIFEST_FILE = "manifest.json"
 LEXICAL_DIR = "lexical"
-DOC_FIELDS = (cm.TITLE, cm.KIND, cm.OUTLET, cm.AUTHOR, cm.DATE)
+DOC_FIELDS = (cm.TITLE, cm.KIND, cm.OUTLET, cm.AUTHOR, cm.DATE, cm.URL)
 
 
 @dataclass
@@ -35,6 +35,7 @@ class DocumentEntry:
     outlet: str | None = None
     author: str | None = None
     date: str | None = None
+    url: str | None = None
 
     @property
     def chunks(self) -> int:
@@ -62,6 +63,7 @@ def manifest_from_records(records: list[Record]) -> Manifest:
             outlet=meta.get(cm.OUTLET),
             author=meta.get(cm.AUTHOR),
             date=meta.get(cm.DATE),
+            url=meta.get(cm.URL),
         )
     return manifest
 

@@ -271,7 +271,8 @@ def test_create_bot_registers_commands_from_the_environment(
     monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
     bot = create_bot()
     assert isinstance(bot, AttacheBot)
-    assert {c.name for c in bot.tree.get_commands()} == {"ask", "sources", "help", "reindex"}
+    assert {c.name for c in bot.tree.get_commands()} == {"ask", "sources", "help", "reindex",
+                                                          "add", "upload"}
     ask = bot.tree.get_command("ask")
     assert ask is not None and [p.name for p in ask.parameters] == ["question"]
     assert bot.settings.discord_max_in_flight == 3 and bot.gate.max_in_flight == 3

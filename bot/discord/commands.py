@@ -1,4 +1,5 @@
-"""The slash commands: /ask, /sources, /help and /reindex.
+"""The slash commands: /ask, /sources, /help and /reindex (and /add and /upload, in
+`sources.py`).
 
 `Commands.register` puts them on the client's command tree; a new command is one more
 handler method here and one more entry in `register`. The tree checks the channel
@@ -72,6 +73,11 @@ class Commands:
         @app_commands.guild_only()
         async def reindex(interaction: discord.Interaction) -> None:
             await self.handle_reindex(interaction)
+
+        from attache.bot.discord.sources import SourcesCommands
+
+        self.sources = SourcesCommands(self)  # /add and /upload
+        self.sources.register(tree)
 
     # ------------------------------------------------------------------ /ask
 
