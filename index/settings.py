@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout: float = Field(default=20.0, gt=0)
 
+    # The question log (questions.sqlite3 in the data folder)
+    log_questions: bool = True
+    log_days: int = Field(default=90, ge=1, le=36500)
+
     # Discord
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token")
