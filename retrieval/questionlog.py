@@ -148,7 +148,7 @@ class QuestionLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self.path.exists():  # questions are private: readable by the owner only
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-            connection = sqlite3.connect(self.path, timeout=2.0, isolation_level=None)
+            connection = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
