@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 
 class _Frozen(BaseModel):
@@ -82,6 +82,10 @@ class RebuildReport(BaseModel):
     embedded: int = Field(default=0, description="chunk texts that had to be embedded")
     version: int | None = None
     switched: bool = Field(default=False, description="whether a new version was published")
+
+    @field_serializer("seconds")
+    def _milliseconds(self, seconds: float) -> float:
+        return round(seconds, 3)
 
 
 class DocumentInfo(_Frozen):
