@@ -380,7 +380,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 
 
 def cmd_discord(args: argparse.Namespace) -> int:
-    from attache.bot.discord_bot import run_bot
+    from attache.bot.discord.client import run_bot
 
     return run_bot(_settings(args))
 

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     discord_cooldown_seconds: float = Field(default=5.0, ge=0)
     discord_max_question_chars: int = Field(default=500, ge=10, le=4000)
     discord_max_in_flight: int = Field(default=8, ge=1, le=256)
+    discord_max_per_user: int = Field(default=1, ge=1, le=256)
 
     @field_validator("chroma_url", "embed_url", "llm_url", "llm_api_key", "embed_api_key",
                      mode="before")

@@ -17,22 +17,17 @@ import aiohttp
 import discord
 import pytest
 
-from attache.bot import discord_format as fmt
-from attache.bot.discord_bot import (
-    BUSY,
-    CITE_PREFIX,
-    EXPIRED_SOURCES,
+from attache.bot.discord import format as fmt
+from attache.bot.discord.client import (
     GENERIC_ERROR,
-    NO_MENTIONS,
-    NOTHING_INDEXED,
-    REINDEX_BUSY,
-    REINDEX_STARTED,
     AttacheBot,
-    Gate,
     ThreadConversations,
     create_bot,
     run_bot,
 )
+from attache.bot.discord.commands import REINDEX_BUSY, REINDEX_STARTED
+from attache.bot.discord.gate import BUSY, USER_BUSY, Gate
+from attache.bot.discord.views import CITE_PREFIX, EXPIRED_SOURCES, NO_MENTIONS, PassageButton
 from attache.errors import DocumentsFolderError, NoIndex, RebuildBusy
 from attache.models import DocumentInfo, IndexStatus, RebuildReport
 from attache.index.settings import Settings
@@ -248,6 +243,14 @@ def sent_texts(*mocks: Any) -> list[str]:
     return texts
 
 
+async def slash(bot: AttacheBot, interaction: Any, name: str, **options: Any) -> None:
+    """A slash command as the command tree runs it: its check, then its callback."""
+    if await bot.tree.interaction_check(interaction):
+        command = bot.tree.get_command(name)
+        assert isinstance(command, discord.app_commands.Command)
+        await command.callback(interaction, **options)
+
+
 def all_sends(interaction: Any) -> list[Any]:
     return [interaction.response.send_message, interaction.followup.send]
 
@@ -282,7 +285,7 @@ def test_ask_defers_before_any_service_work_then_answers_and_opens_a_thread() ->
     bot = make_bot(service)
     interaction = make_interaction(calls=calls)
 
-    run(lambda: bot.handle_ask(interaction, "Who approved the creation of CSET?"))
+    run(lambda: bot.commands.handle_ask(interaction, "Who approved the creation of CSET?"))
 
     assert calls == ["defer", "ask", "followup", "thread"]
     interaction.response.defer.assert_awaited_once_with(thinking=True)
@@ -300,9 +303,10 @@ def test_ask_defers_before_any_service_work_then_answers_and_opens_a_thread() ->
     assert "“Pompeo approved it.”" in embed["fields"][0]["value"]
     assert "000_a.txt" in embed["fields"][0]["value"]
     buttons = kwargs["view"].children
-    assert [b.label for b in buttons] == ["Passage [1]"]
+    assert [b.item.label for b in buttons] == ["Passage [1]"]
+    assert isinstance(buttons[0], PassageButton)
     assert buttons[0].custom_id.startswith(CITE_PREFIX)
-    assert kwargs["view"].timeout == 15 * 60
+    assert kwargs["view"].timeout is None  # the buttons are routed by custom id
 
     thread_kwargs = interaction.channel.create_thread.call_args.kwargs
     assert thread_kwargs["name"] == "Who approved the creation of CSET?"
@@ -317,8 +321,8 @@ def test_custom_ids_are_unique_per_answer() -> None:
     first, second = make_interaction(), make_interaction(user_id=USER_ID + 1)
 
     async def body() -> None:
-        await bot.handle_ask(first, "one question")
-        await bot.handle_ask(second, "another question")
+        await bot.commands.handle_ask(first, "one question")
+        await bot.commands.handle_ask(second, "another question")
 
     run(body)
     ids = [b.custom_id for i in (first, second)
@@ -331,7 +335,7 @@ def test_too_long_question_is_refused_before_retrieval() -> None:
     bot = make_bot(service, discord_max_question_chars=50)
     interaction = make_interaction()
 
-    run(lambda: bot.handle_ask(interaction, "why " * 20))
+    run(lambda: bot.commands.handle_ask(interaction, "why " * 20))
 
     service.ask.assert_not_called()
     interaction.response.defer.assert_not_called()
@@ -345,7 +349,7 @@ def test_empty_question_is_refused() -> None:
     service = fake_service()
     bot = make_bot(service)
     interaction = make_interaction()
-    run(lambda: bot.handle_ask(interaction, "   "))
+    run(lambda: bot.commands.handle_ask(interaction, "   "))
     service.ask.assert_not_called()
     assert interaction.response.send_message.call_args.kwargs["ephemeral"] is True
 
@@ -358,10 +362,10 @@ def test_cooldown_per_user_refuses_a_second_question_politely() -> None:
         user_id=USER_ID + 1)
 
     async def body() -> None:
-        await bot.handle_ask(first, "first question here")
+        await bot.commands.handle_ask(first, "first question here")
         now[0] += 2.0
-        await bot.handle_ask(second, "second question here")
-        await bot.handle_ask(other_user, "someone else asks")
+        await bot.commands.handle_ask(second, "second question here")
+        await bot.commands.handle_ask(other_user, "someone else asks")
 
     run(body)
     assert service.ask.call_count == 2
@@ -372,7 +376,7 @@ def test_cooldown_per_user_refuses_a_second_question_politely() -> None:
 
     later = make_interaction()
     now[0] += 3.5
-    run(lambda: bot.handle_ask(later, "after the cooldown"))
+    run(lambda: bot.commands.handle_ask(later, "after the cooldown"))
     assert service.ask.call_count == 3
 
 
@@ -392,12 +396,12 @@ def test_busy_past_the_cap_on_questions_in_flight() -> None:
     interactions = [make_interaction(user_id=USER_ID + n) for n in range(3)]
 
     async def body() -> None:
-        running = [asyncio.create_task(bot.handle_ask(i, f"question {n}"))
+        running = [asyncio.create_task(bot.commands.handle_ask(i, f"question {n}"))
                    for n, i in enumerate(interactions[:2])]
         for _ in range(2):
             assert await asyncio.to_thread(started.acquire, True, TIMEOUT)
         assert bot.gate.in_flight == 2
-        await bot.handle_ask(interactions[2], "one too many")
+        await bot.commands.handle_ask(interactions[2], "one too many")
         release.set()
         await asyncio.gather(*running)
 
@@ -413,6 +417,50 @@ def test_busy_past_the_cap_on_questions_in_flight() -> None:
     assert bot.gate.in_flight == 0
 
 
+def test_one_member_cannot_hold_every_slot() -> None:
+    """Asking again as soon as the cooldown allows, while earlier answers still run, used
+    to fill every in-flight slot; now a member has one, and others are still answered."""
+    now = [0.0]
+    release = threading.Event()
+    started = threading.Semaphore(0)
+    service = fake_service()
+    answer = make_answer()
+
+    def slow_ask(question: str, conversation: Any = None) -> Answer:
+        started.release()
+        assert release.wait(TIMEOUT)
+        return answer
+
+    service.ask.side_effect = slow_ask
+    bot = make_bot(service, clock=lambda: now[0], discord_max_in_flight=8,
+                   discord_cooldown_seconds=5)
+    hog = [make_interaction() for _ in range(8)]
+    other = make_interaction(user_id=USER_ID + 1)
+
+    async def body() -> None:
+        running = [asyncio.create_task(bot.commands.handle_ask(hog[0], "question 0"))]
+        assert await asyncio.to_thread(started.acquire, True, TIMEOUT)
+        for n, interaction in enumerate(hog[1:], 1):
+            now[0] += 5.01  # past the cooldown every time
+            await bot.commands.handle_ask(interaction, f"question {n}")
+        running.append(asyncio.create_task(bot.commands.handle_ask(other, "my turn?")))
+        assert await asyncio.to_thread(started.acquire, True, TIMEOUT)
+        assert bot.gate.in_flight == 2 and bot.gate.in_flight_for(USER_ID) == 1
+        release.set()
+        await asyncio.gather(*running)
+
+    try:
+        run(body)
+    finally:
+        release.set()
+    assert service.ask.call_count == 2
+    for interaction in hog[1:]:
+        refusal = interaction.response.send_message.call_args
+        assert refusal.args[0] == USER_BUSY and refusal.kwargs["ephemeral"] is True
+    assert other.followup.send.call_args.kwargs["content"] == "Pompeo approved it. [1]"
+    assert bot.gate.in_flight == 0 and bot.gate.in_flight_for(USER_ID) == 0
+
+
 def test_channel_allow_list_refuses_elsewhere_and_counts_threads_as_their_parent() -> None:
     service = fake_service()
     bot = make_bot(service, discord_channel_ids=[CHANNEL_ID])
@@ -424,10 +472,11 @@ def test_channel_allow_list_refuses_elsewhere_and_counts_threads_as_their_parent
                                         user_id=USER_ID + 2)
 
     async def body() -> None:
-        await bot.handle_ask(outside, "question outside")
-        await bot.handle_ask(in_thread, "question in a thread")
-        await bot.handle_ask(thread_elsewhere, "question in another thread")
-        await bot.handle_sources(make_interaction(channel=make_text_channel(OTHER_CHANNEL_ID)))
+        await slash(bot, outside, "ask", question="question outside")
+        await slash(bot, in_thread, "ask", question="question in a thread")
+        await slash(bot, thread_elsewhere, "ask", question="question in another thread")
+        await slash(bot, make_interaction(channel=make_text_channel(OTHER_CHANNEL_ID)),
+                     "sources")
 
     run(body)
     assert service.ask.call_count == 1
@@ -460,7 +509,7 @@ def test_mention_syntax_from_documents_and_questions_is_neutralised() -> None:
     bot = make_bot(service)
     interaction = make_interaction()
 
-    run(lambda: bot.handle_ask(interaction, "<@123456789012345678> @everyone why?"))
+    run(lambda: bot.commands.handle_ask(interaction, "<@123456789012345678> @everyone why?"))
 
     texts = sent_texts(interaction.followup.send, interaction.channel.create_thread)
     assert texts
@@ -490,10 +539,12 @@ def test_errors_become_a_short_generic_message_without_leaks(
     interaction = make_interaction()
 
     with caplog.at_level("ERROR", logger="attache.discord"):
-        run(lambda: bot.handle_ask(interaction, "What happens now?"))
+        run(lambda: bot.commands.handle_ask(interaction, "What happens now?"))
 
     texts = sent_texts(*all_sends(interaction), interaction.channel.create_thread)
     assert texts == [GENERIC_ERROR]
+    assert interaction.followup.send.call_args.kwargs["ephemeral"] is True
+    interaction.delete_original_response.assert_awaited_once()  # no public "thinking…" left
     for text in texts:
         assert "Traceback" not in text and "/" not in text and "token" not in text
     interaction.channel.create_thread.assert_not_called()
@@ -506,8 +557,9 @@ def test_nothing_indexed_yet_says_how_to_fix_it() -> None:
     service.ask.side_effect = NoIndex("nothing is indexed yet: run `attache index rebuild`")
     bot = make_bot(service)
     interaction = make_interaction()
-    run(lambda: bot.handle_ask(interaction, "Anything there?"))
-    assert interaction.followup.send.call_args.kwargs["content"] == NOTHING_INDEXED
+    run(lambda: bot.commands.handle_ask(interaction, "Anything there?"))
+    assert interaction.followup.send.call_args.args[0] == NoIndex.public_message
+    assert interaction.followup.send.call_args.kwargs["ephemeral"] is True
 
 
 def test_a_failing_defer_is_logged_and_releases_the_slot(caplog: pytest.LogCaptureFixture) -> None:
@@ -520,9 +572,9 @@ def test_a_failing_defer_is_logged_and_releases_the_slot(caplog: pytest.LogCaptu
     interaction.response.send_message.side_effect = discord.NotFound(response,
                                                                      "Unknown interaction")
     with caplog.at_level("WARNING", logger="attache.discord"):
-        run(lambda: bot.handle_ask(interaction, "too late?"))
+        run(lambda: bot.commands.handle_ask(interaction, "too late?"))
     service.ask.assert_not_called()
-    assert "/ask failed" in caplog.text
+    assert "failed" in caplog.text and any(r.exc_info for r in caplog.records)
     assert bot.gate.in_flight == 0
 
 
@@ -530,7 +582,7 @@ def test_refusals_are_shown_with_the_closest_passages() -> None:
     answer = make_answer(answered=False, passages=[passage("000_a.txt", "Close text.", 0)])
     bot = make_bot(fake_service(answer=answer))
     interaction = make_interaction()
-    run(lambda: bot.handle_ask(interaction, "What is the budget?"))
+    run(lambda: bot.commands.handle_ask(interaction, "What is the budget?"))
     kwargs = interaction.followup.send.call_args.kwargs
     assert kwargs["content"] == NO_ANSWER and "view" not in kwargs
     assert kwargs["embeds"][0].title == "Closest passages (not an answer)"
@@ -542,14 +594,18 @@ def test_refusals_are_shown_with_the_closest_passages() -> None:
 def test_passage_button_shows_the_covering_passage_to_the_clicker_only() -> None:
     bot = make_bot()
     interaction = make_interaction()
-    run(lambda: bot.handle_ask(interaction, "Who approved it?"))
+    run(lambda: bot.commands.handle_ask(interaction, "Who approved it?"))
     button = interaction.followup.send.call_args.kwargs["view"].children[0]
     click = make_interaction(kind=discord.InteractionType.component,
                              data={"custom_id": button.custom_id})
+    click.client = bot
 
     async def body() -> None:
-        await button.callback(click)
-        await bot.on_interaction(click)  # a live view: the fallback stays silent
+        # as discord.py routes a click: a new item from the custom id, then its callback
+        match = PassageButton.__discord_ui_compiled_template__.fullmatch(button.custom_id)
+        routed = await PassageButton.from_custom_id(click, button.item, match)
+        assert await routed.interaction_check(click)
+        await routed.callback(click)
 
     run(body)
     click.response.send_message.assert_awaited_once()
@@ -561,9 +617,18 @@ def test_passage_button_shows_the_covering_passage_to_the_clicker_only() -> None
 
 def test_expired_passage_button_says_so() -> None:
     bot = make_bot()
+    custom_id = f"{CITE_PREFIX}0123456789abcdef:1"  # from before a restart
     click = make_interaction(kind=discord.InteractionType.component,
-                             data={"custom_id": f"{CITE_PREFIX}0123456789abcdef:1"})
-    run(lambda: bot.on_interaction(click))
+                             data={"custom_id": custom_id})
+    click.client = bot
+    match = PassageButton.__discord_ui_compiled_template__.fullmatch(custom_id)
+    assert match is not None
+
+    async def body() -> None:
+        routed = await PassageButton.from_custom_id(click, discord.ui.Button(), match)
+        await routed.callback(click)
+
+    run(body)
     assert click.response.send_message.call_args.args[0] == EXPIRED_SOURCES
     assert click.response.send_message.call_args.kwargs["ephemeral"] is True
 
@@ -609,7 +674,7 @@ def test_ask_inside_a_bot_thread_continues_its_conversation() -> None:
     conversation = Conversation()
     bot.conversations.add(THREAD_ID, conversation)
     interaction = make_interaction(channel=make_thread())
-    run(lambda: bot.handle_ask(interaction, "And then?"))
+    run(lambda: bot.commands.handle_ask(interaction, "And then?"))
     assert service.ask.call_args.args == ("And then?", conversation)
     interaction.followup.send.assert_awaited_once()
     assert len(bot.conversations) == 1
@@ -681,7 +746,7 @@ def test_gate_counts_and_cools_down() -> None:
     gate.enter(1)
     assert gate.refusal(2) == BUSY
     assert gate.refusal(1) == "Please wait 5 s before asking again."
-    gate.leave()
+    gate.leave(1)
     now[0] = 5.0
     assert gate.refusal(1) is None
 
@@ -699,9 +764,9 @@ def make_report(**values: Any) -> RebuildReport:
 
 def reindex(bot: AttacheBot, interaction: Any) -> Callable[[], Awaitable[None]]:
     async def body() -> None:
-        await bot.handle_reindex(interaction)
-        if bot._reindex_task is not None:
-            await bot._reindex_task
+        await bot.commands.handle_reindex(interaction)
+        if bot.commands._reindex_task is not None:
+            await bot.commands._reindex_task
 
     return body
 
@@ -752,14 +817,14 @@ def test_second_reindex_while_one_runs_says_so_and_answers_keep_coming() -> None
     question = make_interaction(user_id=USER_ID + 1)
 
     async def body() -> None:
-        await bot.handle_reindex(first)
-        while bot._reindex_progress is None:
+        await bot.commands.handle_reindex(first)
+        while bot.commands._reindex_progress is None:
             await asyncio.sleep(0.01)
-        await bot.handle_reindex(second)
-        await bot.handle_ask(question, "Still answering?")
+        await bot.commands.handle_reindex(second)
+        await bot.commands.handle_ask(question, "Still answering?")
         release.set()
-        assert bot._reindex_task is not None
-        await bot._reindex_task
+        assert bot.commands._reindex_task is not None
+        await bot.commands._reindex_task
 
     try:
         run(body)
@@ -805,7 +870,7 @@ def test_sources_lists_documents_and_build_time_ephemerally() -> None:
     service = fake_service()
     bot = make_bot(service)
     interaction = make_interaction()
-    run(lambda: bot.handle_sources(interaction))
+    run(lambda: bot.commands.handle_sources(interaction))
     assert interaction.response.defer.call_args.kwargs == {"ephemeral": True, "thinking": True}
     kwargs = interaction.followup.send.call_args.kwargs
     assert kwargs["ephemeral"] is True and kwargs["allowed_mentions"] is NO_MENTIONS
@@ -819,7 +884,7 @@ def test_sources_lists_documents_and_build_time_ephemerally() -> None:
 def test_help_says_what_the_bot_knows_and_how_to_ask() -> None:
     bot = make_bot()
     interaction = make_interaction()
-    run(lambda: bot.handle_help(interaction))
+    run(lambda: bot.commands.handle_help(interaction))
     embed = interaction.followup.send.call_args.kwargs["embed"]
     assert "**2 documents**" in embed.description and "*State Department*" in embed.description
     assert "/ask" in embed.description and "thread" in embed.description
@@ -1019,7 +1084,7 @@ def test_bot_views_stay_within_component_limits() -> None:
     answer = many_citations(30)
     bot = make_bot(fake_service(answer=answer))
     interaction = make_interaction()
-    run(lambda: bot.handle_ask(interaction, "Many sources?"))
+    run(lambda: bot.commands.handle_ask(interaction, "Many sources?"))
     ids = []
     for call in interaction.followup.send.call_args_list:
         kwargs = call.kwargs
@@ -1029,7 +1094,7 @@ def test_bot_views_stay_within_component_limits() -> None:
         if view is not None:
             assert len(view.children) <= 25
             for button in view.children:
-                assert len(button.label) <= 80 and len(button.custom_id) <= 100
+                assert len(button.item.label) <= 80 and len(button.custom_id) <= 100
                 ids.append(button.custom_id)
     assert len(ids) == len(set(ids)) == 30
 
@@ -1060,7 +1125,7 @@ def test_module_imports_no_retrieval_code() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, bot.discord_bot; "
+    code = ("import sys, attache.bot.discord.client; "
             "print(sorted(m for m in sys.modules if m.startswith(('retrieval', 'chromadb', "
             "'onnxruntime', 'index.'))))")
     root = Path(__file__).resolve().parents[1]

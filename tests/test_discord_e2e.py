@@ -17,13 +17,8 @@ from typing import Any
 import discord
 import pytest
 
-from attache.bot.discord_bot import (
-    BAD_TOKEN,
-    REINDEX_STARTED,
-    AttacheBot,
-    create_bot,
-    serve,
-)
+from attache.bot.discord.client import BAD_TOKEN, AttacheBot, create_bot, serve
+from attache.bot.discord.commands import REINDEX_STARTED
 from attache.index.documents import discover, load, read
 from attache.index.settings import Settings
 from attache.retrieval.conversation import Conversation
