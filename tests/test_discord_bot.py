@@ -34,6 +34,7 @@ from attache.index.settings import Settings
 from attache.models import Citation
 from attache.retrieval.answer import NO_ANSWER, Answer
 from attache.retrieval.conversation import Conversation
+from attache.retrieval.questionlog import Origin
 from attache.retrieval.search import Passage
 from attache.retrieval.service import Attache
 
@@ -83,7 +84,9 @@ def fake_service(calls: Calls | None = None, answer: Answer | None = None) -> An
     service = create_autospec(Attache, instance=True, spec_set=True)
     reply = answer or make_answer()
 
-    def ask(question: str, conversation: Conversation | None = None) -> Answer:
+    def ask(question: str, conversation: Conversation | None = None,
+            origin: Origin | None = None) -> Answer:
+        assert origin is not None and origin.front_end == "discord"
         if calls is not None:
             calls.append("ask")
         if conversation is not None:
@@ -265,7 +268,8 @@ def test_create_bot_registers_commands_from_the_environment(
     monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
     bot = create_bot()
     assert isinstance(bot, AttacheBot)
-    assert {c.name for c in bot.tree.get_commands()} == {"ask", "sources", "help", "reindex"}
+    assert {c.name for c in bot.tree.get_commands()} == {
+        "ask", "sources", "help", "reindex", "gaps", "stats"}
     ask = bot.tree.get_command("ask")
     assert ask is not None and [p.name for p in ask.parameters] == ["question"]
     assert bot.settings.discord_max_in_flight == 3 and bot.gate.max_in_flight == 3
@@ -386,7 +390,7 @@ def test_busy_past_the_cap_on_questions_in_flight() -> None:
     service = fake_service()
     answer = make_answer()
 
-    def slow_ask(question: str, conversation: Any = None) -> Answer:
+    def slow_ask(question: str, conversation: Any = None, origin: Any = None) -> Answer:
         started.release()
         assert release.wait(TIMEOUT)
         return answer
@@ -426,7 +430,7 @@ def test_one_member_cannot_hold_every_slot() -> None:
     service = fake_service()
     answer = make_answer()
 
-    def slow_ask(question: str, conversation: Any = None) -> Answer:
+    def slow_ask(question: str, conversation: Any = None, origin: Any = None) -> Answer:
         started.release()
         assert release.wait(TIMEOUT)
         return answer

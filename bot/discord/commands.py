@@ -75,6 +75,20 @@ class Commands:
         async def reindex(interaction: discord.Interaction) -> None:
             await self.handle_reindex(interaction)
 
+        @tree.command(name="gaps", description="Questions the documents could not answer (admins)")
+        @app_commands.guild_only()
+        async def gaps(interaction: discord.Interaction) -> None:
+            from attache.bot.discord.feedback import handle_gaps
+
+            await handle_gaps(self.bot, interaction)
+
+        @tree.command(name="stats", description="Questions, refusals, votes, latency (admins)")
+        @app_commands.guild_only()
+        async def stats(interaction: discord.Interaction) -> None:
+            from attache.bot.discord.feedback import handle_stats
+
+            await handle_stats(self.bot, interaction)
+
     # ------------------------------------------------------------------ /ask
 
     def question_refusal(self, user_id: int, question: str) -> str | None:
@@ -100,7 +114,7 @@ class Commands:
         try:
             await interaction.response.defer(thinking=True)
             state = bot.conversations.get(channel.id) if channel is not None else None
-            reply, conversation = await bot.answer_in(question, state)
+            reply, conversation = await bot.answer_in(question, state, user_id)
             first = await bot.deliver(functools.partial(interaction.followup.send, wait=True),
                                       reply)
             answered = True
@@ -154,11 +168,11 @@ class Commands:
     def reindexing(self) -> bool:
         return self._reindex_task is not None and not self._reindex_task.done()
 
-    def admin_refusal(self) -> str:
+    def admin_refusal(self, command: str = "/reindex") -> str:
         role = (self.bot.settings.discord_admin_role or "").strip()
         extra = f" or the {fmt.neutralize(role)} role" if role and not role.isdigit() else (
             " or the admin role" if role else "")
-        return f"Sorry, /reindex is for members with the Manage Server permission{extra}."
+        return f"Sorry, {command} is for members with the Manage Server permission{extra}."
 
     def _progress_note(self) -> str:
         progress = self._reindex_progress
