@@ -414,12 +414,13 @@ def test_votes_and_the_what_was_wrong_form_reach_gaps_and_survive_a_restart(
     admin = str(discord.Permissions(manage_guild=True, send_messages=True,
                                     use_application_commands=True).value)
     reader, other = 41_000_001, 41_000_002
+    logged = own_index.model_copy(update={"log_questions": True})
     why = "It should say who *proposed* it <@&1> too"
 
     async def body() -> None:
         async with DiscordStandIn(heartbeat_interval=1000) as standin:
-            service = make_service(own_index, embedder)
-            async with standin.running(new_bot(standin, bot_settings(own_index, standin),
+            service = make_service(logged, embedder)
+            async with standin.running(new_bot(standin, bot_settings(logged, standin),
                                                service)):
                 _, _, answer = await ask(standin, CSET, user_id=reader)
                 message_id = answer.response["id"]
@@ -451,8 +452,8 @@ def test_votes_and_the_what_was_wrong_form_reach_gaps_and_survive_a_restart(
                 assert "Manage Server" in no.json["data"]["content"]
 
             # A new client (a restart): the old answer's buttons still count.
-            fresh = make_service(own_index, embedder)
-            async with standin.running(new_bot(standin, bot_settings(own_index, standin),
+            fresh = make_service(logged, embedder)
+            async with standin.running(new_bot(standin, bot_settings(logged, standin),
                                                fresh)):
                 late = await standin.send_component_interaction(up, message_id,
                                                                 user_id=standin.snowflake())

@@ -57,7 +57,7 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_T
                 custom_id=f"{VOTE_PREFIX}{row}:{'up' if up else 'down'}",
             )
         )
-        self.row = row
+        self.question_id = row
         self.up = up
 
     @classmethod
@@ -74,13 +74,13 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_T
     async def callback(self, interaction: discord.Interaction) -> None:
         bot: Any = interaction.client
         if self.up:
-            recorded = await record_vote(bot, self.row, interaction.user.id, up=True)
+            recorded = await record_vote(bot, self.question_id, interaction.user.id, up=True)
             await reply(interaction, THANKS_UP if recorded else VOTE_EXPIRED)
             return
         # The form first (Discord wants an answer within 3 s), then the vote itself, so
         # a 👎 counts even when the form is dismissed.
-        await interaction.response.send_modal(WhyModal(self.row))
-        await record_vote(bot, self.row, interaction.user.id, up=False)
+        await interaction.response.send_modal(WhyModal(self.question_id))
+        await record_vote(bot, self.question_id, interaction.user.id, up=False)
 
 
 class WhyModal(discord.ui.Modal):
@@ -88,7 +88,7 @@ class WhyModal(discord.ui.Modal):
 
     def __init__(self, row: int) -> None:
         super().__init__(title=WHY_LABEL, custom_id=f"{WHY_PREFIX}{row}", timeout=15 * 60)
-        self.row = row
+        self.question_id = row
         self.why: discord.ui.TextInput[WhyModal] = discord.ui.TextInput(
             label=WHY_LABEL, style=discord.TextStyle.paragraph, required=False,
             max_length=MAX_COMMENT_CHARS, placeholder=WHY_PLACEHOLDER, custom_id="why",
@@ -97,7 +97,7 @@ class WhyModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         text = (self.why.value or "").strip()
-        recorded = await record_vote(interaction.client, self.row, interaction.user.id,
+        recorded = await record_vote(interaction.client, self.question_id, interaction.user.id,
                                      up=False, comment=text or None)
         await reply(interaction, (THANKS_COMMENT if text else THANKS_DOWN) if recorded
                     else VOTE_EXPIRED)
