@@ -138,7 +138,7 @@ def add_vote_buttons(view: discord.ui.View, row: int) -> discord.ui.View:
 
 def _text(text: str, limit: int) -> str:
     """A reader's question made inert for Discord (Markdown, mentions, links), bounded."""
-    return discord.utils.escape_markdown(fmt.safe_text(fmt.clip(fmt.one_line(text), limit)))
+    return fmt.safe_line(text, limit)
 
 
 def gaps_embed(report: GapsReport) -> discord.Embed:
