@@ -314,36 +314,47 @@ def read_questions(paths: Iterable[Path], since: datetime | None = None) -> list
         path = Path(path)
         if not path.is_file():
             continue
-        uri = f"{path.resolve().as_uri()}?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True, timeout=2.0)) as db:
-            db.row_factory = sqlite3.Row
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-            if "questions" not in tables:
-                continue
-            cutoff = timestamp(since) if since else ""
-            votes: dict[int, list[sqlite3.Row]] = {}
-            for vote in db.execute(
-                "SELECT v.question_id, v.vote, v.comment FROM votes v "
-                "JOIN questions q ON q.id = v.question_id WHERE q.asked_at >= ? "
-                "ORDER BY v.voted_at", (cutoff,)
-            ):
-                votes.setdefault(vote["question_id"], []).append(vote)
-            for row in db.execute(
-                "SELECT * FROM questions WHERE asked_at >= ? ORDER BY asked_at, id", (cutoff,)
-            ):
-                mine = votes.get(row["id"], [])
-                rows.append(LoggedQuestion(
-                    id=row["id"], asked_at=row["asked_at"], front_end=row["front_end"],
-                    question=row["question"], resolved_question=row["resolved_question"],
-                    answered=bool(row["answered"]), confidence=row["confidence"],
-                    sources=json.loads(row["sources"] or "[]"),
-                    index_version=row["index_version"], latency_ms=row["latency_ms"],
-                    votes_up=sum(1 for v in mine if v["vote"] == UP),
-                    votes_down=sum(1 for v in mine if v["vote"] == DOWN),
-                    comments=[v["comment"] for v in mine if v["vote"] == DOWN and v["comment"]],
-                    log_file=str(path),
-                ))
+        try:
+            rows.extend(_read_one(path, since))
+        except sqlite3.Error as exc:
+            from attache.errors import DataFolderError
+
+            raise DataFolderError(f"cannot read the question log {path}: {exc}") from None
     rows.sort(key=lambda r: (r.asked_at, r.log_file, r.id))
+    return rows
+
+
+def _read_one(path: Path, since: datetime | None) -> list[LoggedQuestion]:
+    rows: list[LoggedQuestion] = []
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True, timeout=2.0)) as db:
+        db.row_factory = sqlite3.Row
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+        if "questions" not in tables:
+            return rows
+        cutoff = timestamp(since) if since else ""
+        votes: dict[int, list[sqlite3.Row]] = {}
+        for vote in db.execute(
+            "SELECT v.question_id, v.vote, v.comment FROM votes v "
+            "JOIN questions q ON q.id = v.question_id WHERE q.asked_at >= ? "
+            "ORDER BY v.voted_at", (cutoff,)
+        ):
+            votes.setdefault(vote["question_id"], []).append(vote)
+        for row in db.execute(
+            "SELECT * FROM questions WHERE asked_at >= ? ORDER BY asked_at, id", (cutoff,)
+        ):
+            mine = votes.get(row["id"], [])
+            rows.append(LoggedQuestion(
+                id=row["id"], asked_at=row["asked_at"], front_end=row["front_end"],
+                question=row["question"], resolved_question=row["resolved_question"],
+                answered=bool(row["answered"]), confidence=row["confidence"],
+                sources=json.loads(row["sources"] or "[]"),
+                index_version=row["index_version"], latency_ms=row["latency_ms"],
+                votes_up=sum(1 for v in mine if v["vote"] == UP),
+                votes_down=sum(1 for v in mine if v["vote"] == DOWN),
+                comments=[v["comment"] for v in mine if v["vote"] == DOWN and v["comment"]],
+                log_file=str(path),
+            ))
     return rows
 
 

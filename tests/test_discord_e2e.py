@@ -479,6 +479,8 @@ def test_votes_and_the_what_was_wrong_form_reach_gaps_and_survive_a_restart(
                                     use_application_commands=True).value)
     reader, other = 41_000_001, 41_000_002
     logged = own_index.model_copy(update={"log_questions": True})
+    for path in own_index.data_dir.glob("questions.sqlite3*"):  # copied from the shared index
+        path.unlink()
     why = "It should say who *proposed* it <@&1> too"
 
     async def body() -> None:

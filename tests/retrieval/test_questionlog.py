@@ -45,8 +45,15 @@ def seeds_data(tmp_path: Path, seeds_index: Settings) -> Settings:
     """A copy of the seeds index in a data folder of this test's own."""
     data = tmp_path / "data"
     shutil.copytree(seeds_index.data_dir, data)
-    assert not (data / LOG_FILE).exists()
+    _forget_log(data)
     return Settings(docs_dir=seeds_index.docs_dir, data_dir=data)
+
+
+def _forget_log(data: Path) -> None:
+    """No question log in `data` (a command-line test elsewhere may have asked the shared
+    index a question, and so logged it)."""
+    for path in [*data.glob(f"{LOG_FILE}*"), data / SALT_FILE]:
+        path.unlink(missing_ok=True)
 
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -384,3 +391,16 @@ def test_gaps_group_counts_and_representative(tmp_path: Path, embedder: Any) -> 
     # Identical questions (case aside) are one phrasing counted twice, listed first.
     assert groups[0].texts[0] == REPHRASINGS[0] and groups[0].counts[0] == 2
     assert groups[0].representative() in REPHRASINGS
+
+
+def test_a_log_that_is_not_a_database_is_reported_not_crashed_on(
+    seeds_data: Settings, run_cli: Any, embedder: Any
+) -> None:
+    (seeds_data.data_dir / LOG_FILE).write_bytes(b"not a database, just bytes " * 100)
+    done = run_cli("stats", "--json", env=_env(seeds_data))
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: cannot read the question log") and "Traceback" not in (
+        done.stderr)
+    # Answers go on regardless.
+    service = Attache(seeds_data, embedder=embedder)
+    assert service.ask(ANSWERABLE[0], origin=Origin("cli")).answered
