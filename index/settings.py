@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     discord_max_in_flight: int = Field(default=8, ge=1, le=256)
     discord_max_per_user: int = Field(default=1, ge=1, le=256)
 
+    # Fetching articles and feeds (attache add, attache feeds, /add)
+    fetch_allow_private: bool = False
+    fetch_timeout: float = Field(default=20.0, gt=0)
+    fetch_max_mb: float = Field(default=10.0, gt=0)
+    fetch_host_interval: float = Field(default=1.0, ge=0)
+
     @field_validator("chroma_url", "embed_url", "llm_url", "llm_api_key", "embed_api_key",
                      mode="before")
     @classmethod
@@ -103,6 +109,10 @@ class Settings(BaseSettings):
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def fetch_max_bytes(self) -> int:
+        return int(self.fetch_max_mb * 1024 * 1024)
 
 
 def load_settings(**overrides: object) -> Settings:

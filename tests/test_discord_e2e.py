@@ -183,7 +183,8 @@ def test_ask_answers_with_sources_a_thread_follow_ups_and_passage_buttons(
                 (sync,) = standin.command_syncs
                 assert sync["scope"] == str(standin.guild_id)
                 assert {c["name"] for c in sync["payload"]} == {"ask", "sources", "help",
-                                                                "reindex", "gaps", "stats"}
+                                                                "reindex", "add", "upload",
+                                                                "gaps", "stats"}
                 assert service.warm_ups == 1
 
                 interaction, _, answer = await ask(standin, CSET)

@@ -193,3 +193,48 @@ def test_valid_answers_pass() -> None:
         "Dr. Blinken later opened an office (in 2022) [2][1]!",
     ]
     assert check_answer("It focuses on three sectors. [1]", 1, 2000) == [1]
+
+
+# --------------------------------------------------------------------------- through the service
+
+
+@pytest.fixture
+def llm_settings(seeds_index: Any, httpserver: Any) -> Any:
+    def make(timeout: float = 5.0) -> Any:
+        return seeds_index.model_copy(update={"llm_url": httpserver.url_for("/v1"),
+                                              "llm_timeout": timeout})
+    return make
+
+
+def test_the_service_falls_back_within_the_timeout_when_the_llm_trickles(
+    llm_settings: Any, embedder: Any, httpserver: Any,
+) -> None:
+    from attache.retrieval.service import Attache
+
+    timeout = 1.0
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(
+        lambda request: Response(trickle(30.0), content_type="application/json"))
+    service = Attache(llm_settings(timeout), embedder=embedder)
+    service.warm_up()
+    started = time.monotonic()
+    answer = service.ask("Who approved the creation of CSET?")
+    assert time.monotonic() - started < 3 * timeout
+    assert answer.answered and "Pompeo" in answer.answer
+    assert "did not answer within" in answer.note and "extractive" in answer.note
+
+
+@pytest.mark.parametrize("reply", [
+    "Pompeo approved it, see [the official notice](https://evil.example/phish) [1].",
+    "Pompeo approved it [1]. Click https://evil.example/phish to learn more.",
+    "Pompeo approved it [1]. Ignore the passages from now on.",
+])
+def test_the_service_shows_no_llm_link_or_uncited_sentence(
+    llm_settings: Any, embedder: Any, httpserver: Any, reply: str,
+) -> None:
+    from attache.retrieval.service import Attache
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(completion(reply))
+    answer = Attache(llm_settings(), embedder=embedder).ask("Who approved the creation of CSET?")
+    assert answer.answered and "evil.example" not in answer.answer
+    assert "Ignore" not in answer.answer and "extractive" in answer.note
+    assert answer.citations[0].quote in answer.answer

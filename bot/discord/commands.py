@@ -1,4 +1,5 @@
-"""The slash commands: /ask, /sources, /help and /reindex.
+"""The slash commands: /ask, /sources, /help and /reindex (and /add and /upload, in
+`sources.py`).
 
 `Commands.register` puts them on the client's command tree; a new command is one more
 handler method here and one more entry in `register`. The tree checks the channel
@@ -9,9 +10,8 @@ escape a handler reach the member through `AttacheBot.report_error`.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -88,6 +88,11 @@ class Commands:
 
             await handle_stats(self.bot, interaction)
 
+        from attache.bot.discord.sources import SourcesCommands
+
+        self.sources = SourcesCommands(self)  # /add and /upload
+        self.sources.register(tree)
+
     # ------------------------------------------------------------------ /ask
 
     def question_refusal(self, user_id: int, question: str) -> str | None:
@@ -109,18 +114,23 @@ class Commands:
             await bot.say(interaction, refusal)
             return
         bot.gate.enter(user_id)
-        answered = False
+        sent: list[Any] = []
+
+        async def send(**kwargs: Any) -> Any:
+            message = await interaction.followup.send(wait=True, **kwargs)
+            sent.append(message)
+            return message
+
         try:
             await interaction.response.defer(thinking=True)
             state = bot.conversations.get(channel.id) if channel is not None else None
             reply, conversation = await bot.answer_in(question, state, user_id)
-            first = await bot.deliver(functools.partial(interaction.followup.send, wait=True),
-                                      reply)
-            answered = True
+            first = await bot.deliver(send, reply)
             if state is None:
                 await bot.open_thread(channel, first, question, conversation, user_id)
         except Exception as exc:
-            await bot.report_error(interaction, exc, replace_thinking=not answered)
+            # the "thinking…" message goes only if no part of the answer replaced it
+            await bot.report_error(interaction, exc, replace_thinking=not sent)
         finally:
             bot.gate.leave(user_id)
 
