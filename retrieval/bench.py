@@ -135,7 +135,7 @@ def bench_build(settings: Any, docs: Path, data_dir: Path, embedder: Any) -> dic
     from attache.retrieval.service import Attache
 
     build_settings = settings.model_copy(update={"docs_dir": docs, "data_dir": data_dir})
-    service = Attache(build_settings, embedder=embedder)
+    service = Attache(build_settings, embedder=embedder, question_log=None)
     started = time.perf_counter()
     report = service.rebuild()
     build = time.perf_counter() - started
@@ -162,7 +162,7 @@ def query_worker(data_dir: str, questions_file: str) -> None:
     from attache.retrieval.service import Attache
 
     questions = json.loads(Path(questions_file).read_text(encoding="utf-8"))
-    service = Attache(Settings(data_dir=Path(data_dir)))
+    service = Attache(Settings(data_dir=Path(data_dir)), question_log=None)
     started = time.perf_counter()
     service.warm_up()
     load = time.perf_counter() - started
