@@ -28,15 +28,28 @@ def _text(text: str, style: str = "") -> Text:
     return Text(plain(text), style=style)
 
 
-def _panel(text: str, title: str, subtitle: str, style: str) -> Panel:
+def _panel(text: str, title: str, subtitle: str, style: str, origin: str = "",
+           link: str | None = None) -> Panel:
+    body = _text(text)
+    if origin:  # the document's outlet and date
+        body.append(f"\n— {plain(origin)}", style="dim")
+    if link:  # where the reader can open the document; plain text, never markup
+        body.append("\n")
+        body.append(plain(link), style="dim underline")
     return Panel(
-        _text(text),
+        body,
         title=_text(title),
         subtitle=_text(subtitle),
         title_align="left",
         subtitle_align="right",
         border_style=style,
     )
+
+
+def _origin(citation: Any) -> str:
+    """'Outlet, 2026-11-20' for a citation whose document names them."""
+    known = [v for v in (getattr(citation, "outlet", None), getattr(citation, "date", None)) if v]
+    return ", ".join(known)
 
 
 def answer_panel(answer: Any) -> Group:
@@ -47,7 +60,8 @@ def answer_panel(answer: Any) -> Group:
     if answer.answered:
         for c in answer.citations:
             parts.append(
-                _panel(c.quote, f"[{c.n}] {c.title}", f"{c.source}  chars {c.start}–{c.end}", "cyan")
+                _panel(c.quote, f"[{c.n}] {c.title}", f"{c.source}  chars {c.start}–{c.end}",
+                       "cyan", _origin(c), getattr(c, "url", None))
             )
     elif answer.passages:
         parts.append(Text("Closest passages (not an answer):", style="dim"))

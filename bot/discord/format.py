@@ -320,9 +320,33 @@ def passage_for(answer: Answer, citation: Citation) -> str:
     return citation.quote
 
 
+def link_url(url: str | None) -> str | None:
+    """An http(s) URL fit for a Markdown link or an embed's url, or None."""
+    if not url or not re.match(r"^https?://[^\s]+$", url, re.IGNORECASE) or len(url) > 1000:
+        return None
+    from urllib.parse import quote
+
+    return quote(url, safe=":/?#[]@!$&'*+,;=%~")  # no ( ) < > " ` or spaces left to break out
+
+
+def origin_line(citation: Citation) -> str:
+    """The document's title as a link to where it can be read (when it says), its outlet
+    and date: '[Title](<https://…>) · Outlet, 2026-11-20'."""
+    url = link_url(getattr(citation, "url", None))
+    known = [v for v in (getattr(citation, "outlet", None), getattr(citation, "date", None)) if v]
+    origin = neutralize(discord.utils.escape_markdown(one_line(", ".join(known))))
+    if url is None:
+        return clip(origin, 200)
+    title = neutralize(discord.utils.escape_markdown(one_line(citation.title or citation.source)))
+    title = clip(title.replace("]", "\\]"), 150)  # escape_markdown escapes "[" only
+    return f"[{title}](<{url}>)" + (f" · {clip(origin, 120)}" if origin else "")
+
+
 def _citation_field(citation: Citation, quote_budget: int) -> tuple[str, str]:
     name = safe_line(f"[{citation.n}] {citation.title or citation.source}", FIELD_NAME_LIMIT)
     source = code(clip(neutralize(one_line(citation.source)), PATH_LIMIT))
+    origin = origin_line(citation)
+    source = f"{origin}\n{source}" if origin else source
     room = min(quote_budget, FIELD_VALUE_LIMIT - len(source) - 4)
     quote = clip(safe_text(one_line(citation.quote)), max(room, 16))
     value = f"“{quote}”\n{source}"
@@ -407,7 +431,8 @@ def passage_embeds(citation: Citation, passage: str) -> list[discord.Embed]:
     for number, part in enumerate(parts, 1):
         suffix = f" ({number}/{len(parts)})" if len(parts) > 1 else ""
         embed = discord.Embed(title=clip(title, TITLE_LIMIT - len(suffix)) + suffix,
-                              description=part, colour=SOURCES_COLOUR)
+                              description=part, colour=SOURCES_COLOUR,
+                              url=link_url(getattr(citation, "url", None)))
         embed.set_footer(text=footer)
         embeds.append(embed)
     return embeds

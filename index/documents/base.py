@@ -40,6 +40,7 @@ class Document:
     outlet: str | None = None
     author: str | None = None
     date: str | None = None
+    url: str | None = None  # where the article can be read (front matter `url`)
 
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
@@ -64,6 +65,7 @@ class Meta:
     author: str | None = None
     outlet: str | None = None
     date: str | None = None
+    url: str | None = None
 
     def fill(self, other: Meta) -> None:
         """Take the fields of ``other`` that are still missing here."""

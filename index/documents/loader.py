@@ -66,4 +66,5 @@ def _load(file: SourceFile, data: bytes) -> Document:
         outlet=meta.outlet,
         author=meta.author,
         date=meta.date,
+        url=meta.url,
     )
