@@ -190,7 +190,7 @@ class Indexer:
         try:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             lock.acquire()
-        except Timeout:  # an OSError too: caught first
+        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
             raise RebuildBusy(
                 f"another rebuild is running on {self.settings.data_dir} (lock {lock_path}); "
                 "try again when it has finished"

@@ -1238,9 +1238,11 @@ def test_module_imports_no_retrieval_code() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, attache.bot.discord.client; "
-            "print(sorted(m for m in sys.modules if m.startswith(('retrieval', 'chromadb', "
-            "'onnxruntime', 'index.'))))")
+    code = ("import sys, attache.bot.discord.client, attache.bot.discord.commands, "
+            "attache.bot.discord.messages; "
+            "print(sorted(m for m in sys.modules if m.startswith(('attache.retrieval.service', "
+            "'attache.retrieval.search', 'attache.index', 'chromadb', 'onnxruntime', "
+            "'llama_index', 'tiktoken', 'bm25s'))))")
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                          timeout=60)
