@@ -147,7 +147,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(
         f"{len(status.documents)} documents, {status.chunks} chunks; "
-        f"model {escape(status.embedding_model or '')}; built {status.built_at}; "
+        f"model {escape(status.embedding_model or '')}; built {escape(str(status.built_at))}; "
         f"store {escape(status.store)}"
     )
     return 0

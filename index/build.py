@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from attache.errors import NoUsableDocuments, RebuildBusy
+from attache.errors import DataFolderError, NoUsableDocuments, RebuildBusy
 from attache.models import RebuildReport, SkippedFile
 from attache.index import chunk_meta as cm
 from attache.index.catalog import Catalog, DocumentEntry, Manifest
@@ -96,11 +96,16 @@ class Indexer:
     def rebuild(self) -> RebuildReport:
         from filelock import FileLock, Timeout
 
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         lock_path = self.settings.data_dir / LOCK_FILE
         lock = FileLock(str(lock_path), timeout=0)
         try:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             lock.acquire()
+        except OSError as exc:  # read-only, not a folder, no permission
+            raise DataFolderError(
+                f"cannot write the data folder {self.settings.data_dir} "
+                f"({exc.strerror or type(exc).__name__}): check ATTACHE_DATA_DIR"
+            ) from None
         except Timeout:
             raise RebuildBusy(
                 f"another rebuild is running on {self.settings.data_dir} (lock {lock_path}); "

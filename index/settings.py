@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
     llm_timeout: float = Field(default=20.0, gt=0)
+    llm_max_reply_chars: int = Field(default=2000, ge=100, le=100_000)
 
     # Discord
     discord_token: SecretStr | None = Field(
@@ -57,7 +58,8 @@ class Settings(BaseSettings):
     )
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     discord_channel_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    discord_admin_role: str | None = None
+    discord_admin_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    discord_admin_role: str | None = None  # older setting: still read, only if it is an id
     discord_cooldown_seconds: float = Field(default=5.0, ge=0)
     discord_max_question_chars: int = Field(default=500, ge=10, le=4000)
     discord_max_in_flight: int = Field(default=8, ge=1, le=256)
@@ -77,7 +79,8 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("discord_guild_ids", "discord_channel_ids", mode="before")
+    @field_validator("discord_guild_ids", "discord_channel_ids", "discord_admin_role_ids",
+                     mode="before")
     @classmethod
     def _id_list(cls, value: object) -> object:
         if isinstance(value, str):

@@ -85,6 +85,7 @@ class Attache:
                 self.settings.llm_model,
                 key.get_secret_value() if key else None,
                 timeout=self.settings.llm_timeout,
+                max_reply_chars=self.settings.llm_max_reply_chars,
             )
         return self._llm
 

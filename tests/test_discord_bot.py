@@ -28,6 +28,11 @@ from attache.bot.discord.client import (
 from attache.bot.discord.commands import REINDEX_BUSY, REINDEX_STARTED
 from attache.bot.discord.gate import BUSY, USER_BUSY, Gate
 from attache.bot.discord.views import CITE_PREFIX, EXPIRED_SOURCES, NO_MENTIONS, PassageButton
+try:
+    from tests.inert_markdown import live_markdown
+except ImportError:  # tests/ is on sys.path
+    from inert_markdown import live_markdown
+
 from attache.errors import DocumentsFolderError, NoIndex, RebuildBusy
 from attache.models import DocumentInfo, IndexStatus, RebuildReport
 from attache.index.settings import Settings
@@ -205,6 +210,7 @@ def make_message(content: str, channel: Any, *, author_id: int = USER_ID, bot_au
     message.guild = create_autospec(discord.Guild, instance=True, spec_set=True)
     message.type = discord.MessageType.default
     message.mentions = mentions or []
+    message.reference = None
     message.to_reference.return_value = create_autospec(discord.MessageReference, instance=True)
     return message
 
@@ -518,7 +524,7 @@ def test_mention_syntax_from_documents_and_questions_is_neutralised() -> None:
     for text in texts:
         assert not raw.search(text), text
     content = interaction.followup.send.call_args.kwargs["content"]
-    assert "<https://evil.example/x>" in content  # no link preview
+    assert "`https://evil.example/x`" in content  # shown, not linked, no preview
     assert "[1]" in content
     for call in interaction.followup.send.call_args_list:
         assert call.kwargs["allowed_mentions"] is NO_MENTIONS
@@ -550,6 +556,24 @@ def test_errors_become_a_short_generic_message_without_leaks(
         assert "Traceback" not in text and "/" not in text and "token" not in text
     interaction.channel.create_thread.assert_not_called()
     assert any(r.exc_info for r in caplog.records)  # logged, with its stack trace
+    assert bot.gate.in_flight == 0
+
+
+def test_an_error_after_part_of_the_answer_keeps_that_part() -> None:
+    bot = make_bot(fake_service(answer=many_citations(30)))
+    interaction = make_interaction()
+    original = interaction.followup.send.side_effect
+
+    def send(*args: Any, **kwargs: Any) -> Any:
+        if interaction.followup.send.call_count == 2:
+            raise RuntimeError("the connection dropped")
+        return original(*args, **kwargs)
+
+    interaction.followup.send.side_effect = send
+    run(lambda: bot.commands.handle_ask(interaction, "Many sources?"))
+    interaction.delete_original_response.assert_not_called()  # the first part stays
+    last = interaction.followup.send.call_args
+    assert last.args == (GENERIC_ERROR,) and last.kwargs["ephemeral"] is True
     assert bot.gate.in_flight == 0
 
 
@@ -655,7 +679,7 @@ def test_follow_up_in_a_bot_thread_continues_its_conversation() -> None:
     bot = make_bot(service)
     conversation = Conversation()
     conversation.add("Who announced the office?", "Who announced the office?", "Blinken.", True)
-    bot.conversations.add(THREAD_ID, conversation)
+    bot.conversations.add(THREAD_ID, conversation, USER_ID)
     thread = make_thread()
     message = make_message("What will it focus on?", thread)
 
@@ -715,20 +739,78 @@ def test_message_questions_get_the_same_checks() -> None:
     now = [50.0]
     service = fake_service()
     bot = make_bot(service, clock=lambda: now[0], discord_max_question_chars=30)
-    bot.conversations.add(THREAD_ID, Conversation())
+    bot.conversations.add(THREAD_ID, Conversation(), USER_ID)
     thread = make_thread()
+    channel = make_text_channel()
 
     async def body() -> None:
-        await bot.on_message(make_message("x " * 40, thread))
+        await bot.on_message(make_message("why " * 10 + "?", thread))
         await bot.on_message(make_message("A fine question?", thread))
-        await bot.on_message(make_message("Another one right away?", thread))
+        await bot.on_message(make_message("Another one right away?", thread))  # silent
+        await bot.on_message(make_message(f"<@{BOT_ID}> And in a channel?", channel,
+                                          mentions=[bot.user]))
 
     run(body)
     assert service.ask.call_count == 1
     replies = [c.args[0] for c in thread.send.call_args_list if c.args]
-    assert "30 characters" in replies[0] and replies[1].startswith("Please wait")
+    assert len(replies) == 1 and "30 characters" in replies[0]
+    assert channel.send.call_args.args[0].startswith("Please wait")  # told where it was asked
     for call in thread.send.call_args_list:
         assert call.kwargs["allowed_mentions"] is NO_MENTIONS
+
+
+def test_in_its_threads_the_bot_answers_only_questions() -> None:
+    now = [100.0]
+    service = fake_service()
+    bot = make_bot(service, clock=lambda: now[0])
+    bot.conversations.add(THREAD_ID, Conversation(), USER_ID)
+    thread = make_thread()
+    other = USER_ID + 7
+    earlier = create_autospec(discord.Message, instance=True, spec_set=True)
+    earlier.author = bot.user
+    reply_to_bot = make_message("the budget, then", thread, author_id=other)
+    reply_to_bot.reference = create_autospec(discord.MessageReference, instance=True,
+                                             spec_set=True)
+    reply_to_bot.reference.resolved = earlier
+
+    async def say(message: Any) -> None:
+        now[0] += 6.0  # past the cooldown each time
+        await bot.on_message(message)
+
+    async def body() -> None:
+        await say(make_message("thanks!", thread))  # the asker, not a question
+        await say(make_message("", thread))  # an attachment alone
+        await say(make_message("What about the budget?", thread, author_id=other))  # not theirs
+        await say(make_message("ok, noted", thread))
+        asked = service.ask.call_count
+        assert asked == 0 and thread.send.call_count == 0
+        await say(make_message("What will it focus on?", thread))  # the asker's question
+        await say(make_message("how much did it cost", thread))  # reads as one too
+        await say(make_message(f"<@{BOT_ID}> and the budget", thread, author_id=other,
+                               mentions=[bot.user]))  # addressed to the bot
+        await say(reply_to_bot)  # a reply to the bot
+        assert service.ask.call_count == 4
+        burst = [make_message(f"Question {n}?", thread) for n in range(5)]
+        for message in burst:  # all within the cooldown
+            await bot.on_message(message)
+
+    run(body)
+    assert [c.args[0] for c in service.ask.call_args_list] == [
+        "What will it focus on?", "how much did it cost", "and the budget", "the budget, then",
+        "Question 0?"]
+    assert thread.send.call_count == 5  # the answers, and not one "please wait"
+    assert all(not c.args for c in thread.send.call_args_list)
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("What will it focus on?", True), ("who approved it", True), ("Tell me more", True),
+    ("explain the budget", True), ("and the budget?", True), ("thanks!", False),
+    ("Thank you, that helps.", False), ("", False), ("ok", False), ("whoa", False),
+])
+def test_reads_as_question(text: str, question: bool) -> None:
+    from attache.bot.discord.messages import reads_as_question
+
+    assert reads_as_question(text) is question
 
 
 def test_thread_conversations_are_bounded_least_recently_used_first() -> None:
@@ -772,29 +854,38 @@ def reindex(bot: AttacheBot, interaction: Any) -> Callable[[], Awaitable[None]]:
     return body
 
 
-@pytest.mark.parametrize(("permissions", "roles", "admin_role", "allowed"), [
-    (discord.Permissions(manage_guild=True), (), None, True),
-    (discord.Permissions(administrator=True), (), None, True),
-    (discord.Permissions.none(), (make_role(42, "Archivists"),), "archivists", True),
-    (discord.Permissions.none(), (make_role(42, "Archivists"),), "42", True),
-    (discord.Permissions.none(), (make_role(43, "Readers"),), "Archivists", False),
-    (discord.Permissions.none(), (make_role(43, "Readers"),), "42", False),
-    (discord.Permissions(send_messages=True, manage_messages=True), (), None, False),
+@pytest.mark.parametrize(("permissions", "roles", "admin", "allowed"), [
+    (discord.Permissions(manage_guild=True), (), {}, True),
+    (discord.Permissions(administrator=True), (), {}, True),
+    (discord.Permissions.none(), (make_role(42, "Archivists"),),
+     {"discord_admin_role_ids": [7, 42]}, True),
+    (discord.Permissions.none(), (make_role(42, "Archivists"),), {"discord_admin_role": "42"},
+     True),  # the older setting, holding an id
+    # a role created with the admin role's name is not the admin role
+    (discord.Permissions.none(), (make_role(43, "Archivists"),),
+     {"discord_admin_role_ids": [42]}, False),
+    (discord.Permissions.none(), (make_role(43, "Archivists"),),
+     {"discord_admin_role": "Archivists"}, False),
+    (discord.Permissions.none(), (make_role(43, "Readers"),), {"discord_admin_role": "42"}, False),
+    (discord.Permissions(send_messages=True, manage_messages=True, manage_roles=True), (), {},
+     False),
 ])
 def test_reindex_permissions(permissions: discord.Permissions, roles: tuple[Any, ...],
-                             admin_role: str | None, allowed: bool) -> None:
+                             admin: dict[str, Any], allowed: bool) -> None:
     service = fake_service()
     service.rebuild.return_value = make_report()
-    bot = make_bot(service, discord_admin_role=admin_role)
+    bot = make_bot(service, **admin)
     interaction = make_interaction(permissions=permissions, roles=roles)
 
     run(reindex(bot, interaction))
 
     if allowed:
         service.rebuild.assert_called_once()
-        assert interaction.response.send_message.call_args.args[0] == REINDEX_STARTED
-        report = interaction.followup.send.call_args.args[0]
-        assert report.startswith("Reindex done in 1.5 s: 1 added, 0 updated, 0 removed")
+        started = interaction.response.send_message.call_args
+        assert started.args[0] == REINDEX_STARTED and started.kwargs["ephemeral"] is True
+        report = interaction.followup.send.call_args
+        assert report.args[0].startswith("Reindex done in 1.5 s: 1 added, 0 updated, 0 removed")
+        assert report.kwargs["ephemeral"] is True  # skipped files are named: the admin only
     else:
         service.rebuild.assert_not_called()
         refusal = interaction.response.send_message.call_args
@@ -853,6 +944,15 @@ def test_reindex_failures_are_reported_without_paths(error: Exception, expected:
     report = interaction.followup.send.call_args.args[0]
     assert expected in report
     assert "/home" not in report and "/srv" not in report and "token" not in report
+
+
+def test_an_admin_role_given_by_name_is_ignored_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="attache.discord"):
+        bot = make_bot(discord_admin_role="Archivists")
+    assert "ATTACHE_DISCORD_ADMIN_ROLE_IDS" in caplog.text
+    assert bot.commands.admin_role_ids() == set()
 
 
 def test_reindex_report_truncates_skipped_reasons() -> None:
@@ -1116,10 +1216,12 @@ def test_thread_names_are_short_and_inert() -> None:
     assert fmt.thread_name("<@123456789012345678>") == "Attaché"
 
 
-def test_no_previews_wraps_urls_once() -> None:
-    text = "See https://a.example/x, and <https://b.example/y> or (http://c.example)."
+def test_urls_are_shown_as_code_never_as_links() -> None:
+    text = ("See https://a.example/x, and <https://b.example/y> or (http://c.example). "
+            "Join discord.gg/abc!")
     assert fmt.no_previews(text) == (
-        "See <https://a.example/x>, and <https://b.example/y> or (<http://c.example>).")
+        "See `https://a.example/x`, and `https://b.example/y` or (`http://c.example`). "
+        "Join `discord.gg/abc`!")
 
 
 def test_module_imports_no_retrieval_code() -> None:
@@ -1134,3 +1236,105 @@ def test_module_imports_no_retrieval_code() -> None:
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+HOSTILE = (
+    "# Urgent: the ambassador resigned\n"
+    "-# posted by the press office\n"
+    "> quoted from nowhere\n"
+    "- a list item\n"
+    "Read [the official notice](https://evil.example/phish) and [1](https://evil.example/1) "
+    "now. The review is ||secret until March|| and **loud** __under__ ~~gone~~ `code`; "
+    "join discord.gg/evilcorp or <https://evil.example/x>."
+)
+
+
+def test_markdown_from_documents_questions_and_the_llm_arrives_inert() -> None:
+    citation = Citation(n=1, source="notes/[x](https://evil.example/p).txt",
+                        title="# Budget [notice](https://evil.example/t) ||s||",
+                        quote=HOSTILE, start=0, end=len(HOSTILE))
+    answer = make_answer(text=HOSTILE + " [1]", citations=[citation],
+                         passages=[passage(citation.source, HOSTILE, 0, title=citation.title)])
+    refusal = make_answer(answered=False, passages=[passage("a.txt", HOSTILE, 0,
+                                                            title=citation.title)])
+    messages = fmt.answer_messages(answer) + fmt.answer_messages(refusal)
+    texts = [m.content or "" for m in messages]
+    for message in messages:
+        for embed in message.embeds:
+            data = embed.to_dict()
+            texts += [data.get("title", ""), data.get("description", "")]
+            texts += [f["name"] for f in data.get("fields", [])]
+            texts += [f["value"] for f in data.get("fields", [])]
+    for embed in fmt.passage_embeds(citation, HOSTILE):
+        texts += [embed.title or "", embed.description or ""]
+    for text in texts:
+        assert live_markdown(text) == [], text
+    content = texts[0]
+    # the words are all still there, only inert
+    for words in ("Urgent: the ambassador resigned", "posted by the press office",
+                  "the official notice", "secret until March", "`https://evil.example/phish`",
+                  "`discord.gg/evilcorp`", "[1]"):
+        assert words in content.replace("\\", ""), words
+
+
+def test_the_checker_sees_live_markdown() -> None:
+    assert set(live_markdown(HOSTILE)) == {"masked link", "heading, subtext or quote", "list",
+                                           "spoiler", "bold", "underline", "strike", "link"}
+    assert live_markdown(fmt.safe_text(HOSTILE)) == []
+
+
+def test_a_cut_never_leaves_a_url_code_span_open() -> None:
+    text = fmt.safe_text("word " * 10 + "https://evil.example/" + "a" * 200 + " tail")
+    clipped = fmt.clip(text, 80)
+    assert clipped.count("`") % 2 == 0 and len(clipped) <= 80
+    assert "evil.example" not in clipped
+
+
+def test_passage_embeds_stay_within_6000_with_long_paths() -> None:
+    source = "deep/" * 600 + "source.txt"  # 3,010 characters
+    citation = Citation(n=1, source=source, title="T" * 400, quote="q", start=0, end=1)
+    text = " ".join(f"Sentence {n} of a very long passage." for n in range(900))
+    embeds = fmt.passage_embeds(citation, text)
+    for embed in embeds:
+        assert len(embed) <= fmt.EMBED_TOTAL_LIMIT
+        assert_embed_limits([embed])
+    answer = make_answer(text="Yes. [1]", citations=[citation], passages=[])
+    for message in fmt.answer_messages(answer):
+        assert sum(len(e) for e in message.embeds) <= fmt.EMBED_TOTAL_LIMIT
+
+
+def test_split_message_takes_linear_time() -> None:
+    """4 MB of answer once took 1.5 s to split; eight times the text now takes about eight
+    times as long, far from the 64 of a quadratic split (best of five runs each, compared
+    within this run)."""
+    import timeit
+
+    def best(text: str) -> float:
+        return min(timeit.repeat(lambda: fmt.split_message(text), number=1, repeat=5))
+
+    small = sentences_text(random.Random(3), 1000)
+    assert best(small * 8) < 24 * best(small)
+    word = "x" * 200_000  # one word, cut in pieces
+    assert best(word * 8) < 24 * best(word)
+
+
+def test_messages_are_made_off_the_event_loop() -> None:
+    seen: list[str] = []
+    original = fmt.answer_messages
+
+    def recording(answer: Answer) -> list[fmt.OutgoingMessage]:
+        seen.append(threading.current_thread().name)
+        return original(answer)
+
+    bot = make_bot()
+    interaction = make_interaction()
+    fmt.answer_messages = recording  # type: ignore[assignment]
+    try:
+        run(lambda: bot.commands.handle_ask(interaction, "Who approved it?"))
+    finally:
+        fmt.answer_messages = original  # type: ignore[assignment]
+    assert seen and all(name != threading.main_thread().name for name in seen)
+    assert interaction.followup.send.call_args.kwargs["content"] == "Pompeo approved it. [1]"

@@ -145,6 +145,11 @@ class AttacheBot(discord.Client):
         self._executor = ThreadPoolExecutor(
             max_workers=settings.discord_max_in_flight, thread_name_prefix="attache-ask"
         )
+        legacy_role = (settings.discord_admin_role or "").strip()
+        if legacy_role and not legacy_role.isdigit():
+            log.warning("ATTACHE_DISCORD_ADMIN_ROLE is a role name, which anyone allowed to "
+                        "create roles could copy; it is ignored: put the role's id in "
+                        "ATTACHE_DISCORD_ADMIN_ROLE_IDS")
         self.commands = Commands(self)
         self.commands.register(self.tree)
         self.messages = Messages(self)
@@ -280,8 +285,8 @@ class AttacheBot(discord.Client):
         """Post the reply's messages with `send`; returns the first message sent."""
         if isinstance(reply, str):
             outgoing = [fmt.OutgoingMessage(content=reply)]
-        else:
-            outgoing = fmt.answer_messages(reply)
+        else:  # splitting and escaping long text: in a worker thread, off the event loop
+            outgoing = await asyncio.to_thread(fmt.answer_messages, reply)
         first = None
         for message in outgoing:
             kwargs: dict[str, Any] = {
