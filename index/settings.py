@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=20.0, gt=0)
     llm_max_reply_chars: int = Field(default=2000, ge=100, le=100_000)
 
+    # The question log (questions.sqlite3 in the data folder)
+    log_questions: bool = True
+    log_days: int = Field(default=90, ge=1, le=36500)
+
     # Discord
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token")

@@ -56,6 +56,7 @@ class Answer:
     resolved_question: str = ""
     note: str = ""
     evidence: float = 0.0
+    log_id: int | None = None  # the question's row in the question log, when logged
 
     def to_result(self, question_id: str | None = None) -> AskResult:
         """The `ask --json` contract."""
