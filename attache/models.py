@@ -85,6 +85,7 @@ class RebuildReport(BaseModel):
     embedded: int = Field(default=0, description="chunk texts that had to be embedded")
     version: int | None = None
     switched: bool = Field(default=False, description="whether a new version was published")
+    segments: int = Field(default=0, description="segments of the version (0: unchanged)")
 
     @field_serializer("seconds")
     def _milliseconds(self, seconds: float) -> float:
