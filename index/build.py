@@ -190,15 +190,15 @@ class Indexer:
         try:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             lock.acquire()
+        except Timeout:  # an OSError too: caught first
+            raise RebuildBusy(
+                f"another rebuild is running on {self.settings.data_dir} (lock {lock_path}); "
+                "try again when it has finished"
+            ) from None
         except OSError as exc:  # read-only, not a folder, no permission
             raise DataFolderError(
                 f"cannot write the data folder {self.settings.data_dir} "
                 f"({exc.strerror or type(exc).__name__}): check ATTACHE_DATA_DIR"
-            ) from None
-        except Timeout:
-            raise RebuildBusy(
-                f"another rebuild is running on {self.settings.data_dir} (lock {lock_path}); "
-                "try again when it has finished"
             ) from None
         try:
             return self._rebuild()
