@@ -363,12 +363,12 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
         return 0
     kinds = {kind: sum(1 for r in rows if r.kind == kind)
              for kind in ("confirmed", "refused", "downvoted")}
-    summary = (f"{len(rows)} questions: {kinds['confirmed']} confirmed by a 👍 (expect the "
-               f"same sources), {kinds['refused']} refused and {kinds['downvoted']} voted 👎 "
-               "(to check again).")
+    counts = (f"{kinds['confirmed']} confirmed by a 👍 (expect the same sources), "
+              f"{kinds['refused']} refused and {kinds['downvoted']} voted 👎 (to check again)")
+    summary = f"{len(rows)} questions: {counts}."
     if args.out:
-        print(f"Wrote {summary} to {escape_terminal(args.out)}; run: attache eval "
-              f"{escape_terminal(args.out)}")
+        out = escape_terminal(args.out)
+        print(f"Wrote {len(rows)} questions to {out}: {counts}. Run: attache eval {out}")
         return 0
     console = _console()
     for row in rows:

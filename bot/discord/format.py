@@ -518,7 +518,8 @@ def help_embed(status: IndexStatus | None) -> discord.Embed:
         "in the thread and I follow the conversation (\"What will it focus on?\").",
         "• Or mention me with your question in a channel.",
         "• The **Passage** buttons under an answer show the full passage, to you only.",
-        "• `/sources` lists the indexed documents; `/reindex` updates the index (admins).",
+        "• `/sources` lists the indexed documents; `/reindex` updates the index, `/gaps` "
+        "and `/stats` show what readers asked (admins).",
     ])
     embed = discord.Embed(title="Attaché", description=clip(f"{knows}\n\n{how}",
                                                               DESCRIPTION_LIMIT),

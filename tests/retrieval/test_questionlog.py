@@ -404,3 +404,22 @@ def test_a_log_that_is_not_a_database_is_reported_not_crashed_on(
     # Answers go on regardless.
     service = Attache(seeds_data, embedder=embedder)
     assert service.ask(ANSWERABLE[0], origin=Origin("cli")).answered
+
+
+def test_feedback_rows_one_per_question_latest_wins(tmp_path: Path) -> None:
+    from attache.retrieval.questionlog import feedback_rows
+
+    log = _log(tmp_path)
+    first = _record(log, "Who approved CSET?", answered=True, sources=["a.txt"])
+    log.vote(first, 1, up=True)
+    again = _record(log, "who approved  CSET?", answered=True, sources=["a.txt", "b.txt"])
+    log.vote(again, 2, up=True)
+    mixed = _record(log, "When was it founded?", answered=True, sources=["a.txt"])
+    log.vote(mixed, 1, up=True)
+    log.vote(mixed, 2, up=False)
+    _record(log, "Unvoted answer", answered=True)
+    rows = feedback_rows(read_questions([log.path]))
+    assert [(r["question"], r["kind"]) for r in rows] == [
+        ("who approved  CSET?", "confirmed"), ("When was it founded?", "downvoted")]
+    assert rows[0]["expect_sources"] == ["a.txt", "b.txt"] and rows[0]["id"] == f"log-{again}"
+    assert rows[1]["recheck"] is True and rows[1]["answered_with"] == ["a.txt"]
