@@ -35,6 +35,7 @@ from typing import Any
 DEFAULT_DOCS = Path("../shared/eval/squad-public/docs")
 GROWTH_SIZES = (10_000, 100_000)
 COPIES = 16
+NOOP_DOCUMENTS = 10_000
 QUICK_SIZES = (1_000, 10_000)
 QUERIES = 400
 GROWTH_QUERIES = 200
@@ -254,7 +255,8 @@ def bench_changes(settings: Any, docs: Path, work: Path, embedder: Any,
 
 
 def fill_synthetic(data_dir: Path, n: int, vocabulary: list[str], seed: int = 5,
-                   settings: Any = None, docs_dir: Path | None = None) -> None:
+                   settings: Any = None, docs_dir: Path | None = None,
+                   per_doc: int = 50) -> None:
     """A store of `n` synthetic chunks published as the current version. With a
     `docs_dir`, each synthetic document is also written there as a file and the index is
     recorded as built by `settings`'s model, so that a rebuild of that folder finds it
@@ -277,7 +279,6 @@ def fill_synthetic(data_dir: Path, n: int, vocabulary: list[str], seed: int = 5,
     ids: list[str] = []
     texts: list[str] = []
     manifest: dict[str, DocumentEntry] = {}
-    per_doc = 50
     if docs_dir is not None:
         docs_dir.mkdir(parents=True, exist_ok=True)
     for first in range(0, n, per_doc * 100):
@@ -322,6 +323,35 @@ def fill_synthetic(data_dir: Path, n: int, vocabulary: list[str], seed: int = 5,
     store.write_state(1, VersionState([(name, n)]).to_json())
     store.publish(Pointer(name, 1, model, time.strftime("%Y-%m-%dT%H:%M:%S"), chunk_size,
                           overlap, len(manifest), n, segments=name))
+
+
+def bench_noop(settings: Any, docs: Path, work: Path, documents: int = NOOP_DOCUMENTS,
+               progress: Progress | None = None) -> dict[str, Any]:
+    """A rebuild with nothing changed on a folder of `documents` files (synthetic, two
+    chunks each), in process and as `attache index rebuild` in a new process."""
+    import re
+
+    vocabulary = sorted({
+        w.lower() for f in sorted(docs.rglob("*.txt"))[:5]
+        for w in re.findall(r"[A-Za-z]{3,}", f.read_text(encoding="utf-8", errors="replace"))
+    }) or ["word"]
+    data_dir, folder = work / "noop", work / "noop-docs"
+    if progress:
+        progress(f"no-op: {documents:,} documents")
+    fill_synthetic(data_dir, documents * 2, vocabulary, settings=settings, docs_dir=folder,
+                   per_doc=2)
+    from attache.retrieval.service import Attache
+
+    service = Attache(settings.model_copy(update={"docs_dir": folder, "data_dir": data_dir}))
+    seconds, report = _timed_rebuild(service)
+    if report.switched:
+        raise RuntimeError(f"the synthetic store was not up to date: {report}")
+    env = {**_env(data_dir), "ATTACHE_DOCS_DIR": str(folder)}
+    wall, peak, _ = _child("attache.bot.cli", ["index", "rebuild", "--json"], env)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"documents": documents, "noop_seconds": round(seconds, 2),
+            "noop_cli_seconds": round(wall, 2), "noop_cli_peak_mb": peak}
 
 
 def _disk_mb(folder: Path) -> float:
@@ -400,6 +430,9 @@ def run_bench(settings: Any, docs: Path | None = None, quick: bool = False,
         report["cold_ask"] = bench_cold_ask(data_dir, questions[0])
         report["changes"] = bench_changes(settings, docs, work, embedder, say)
         sizes = sizes or (QUICK_SIZES if quick else GROWTH_SIZES)
+        # as many documents as the growth points allow (two chunks each), up to 10,000
+        report["noop"] = bench_noop(settings, docs, work,
+                                    min(NOOP_DOCUMENTS, max(sizes) // 2), say)
         report["growth"] = bench_growth(tuple(sizes), docs, questions, work, say,
                                         settings=settings, embedder=embedder)
     return report
@@ -427,6 +460,11 @@ def format_report(report: dict[str, Any]) -> str:
                 f"{row['remove_seconds']} s; no-op {row['noop_seconds']} s")
     lines.append(f"changes {COPIES}x / 1x: add {changes['add_ratio']}, "
                  f"remove {changes['remove_ratio']}")
+    noop = report.get("noop")
+    if noop:
+        lines.append(f"no-op rebuild, {noop['documents']:,} documents: {noop['noop_seconds']} s in "
+                     f"process; `attache index rebuild` {noop['noop_cli_seconds']} s, peak "
+                     f"{noop['noop_cli_peak_mb']} MB")
     for row in report["growth"]:
         lines.append(
             f"growth {row['chunks']:>7,} chunks: p50 {row['query_ms_p50']} ms, p95 "

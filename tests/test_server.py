@@ -63,6 +63,8 @@ def test_bench_prints_every_figure(run_cli, seeds_copy, tmp_path):
     assert changes["1x"]["chunks"] * 16 == changes["16x"]["chunks"]
     assert changes["1x"]["add_embedded"] > 0 and changes["16x"]["add_embedded"] > 0
     assert changes["add_ratio"] > 0 and changes["remove_ratio"] > 0
+    noop = report["noop"]
+    assert noop["documents"] == 300 and noop["noop_seconds"] > 0 and noop["noop_cli_seconds"] > 0
     assert report["machine"]["cpus"] >= 1
     human = run_cli("bench", "--docs", str(tmp_path / "missing"))
     assert human.returncode == 2 and "not found" in human.stderr
