@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from attache.index.documents.clean import is_boilerplate
 
@@ -154,3 +155,73 @@ def page_at(pages: tuple[PageMark, ...] | list[PageMark], offset: int) -> int | 
             break
         found = mark.page
     return found
+
+
+MAX_CONTEXT_CHARS = 300
+MAX_LINKS = 100
+
+
+def structure_metadata(doc: Any, start: int, end: int) -> dict[str, str]:
+    """The chunk metadata (index.chunk_meta keys) for `doc.text[start:end]`: its heading
+    path, where paths and pages change in it, its list items and links; offsets
+    relative to the chunk. Keys a document has nothing for are left out."""
+    import json
+
+    from attache.index import chunk_meta as cm
+
+    meta: dict[str, str] = {}
+    headings = list(doc.headings)
+    if headings:
+        path = PATH_SEPARATOR.join(heading_path(headings, start))
+        meta[cm.HEADING] = path
+        sections: list[list[Any]] = [[0, path]]
+        for heading in headings:
+            if start < heading.start < end:
+                sections.append([heading.start - start, PATH_SEPARATOR.join(heading_path(headings, heading.start))])
+        meta[cm.SECTIONS] = json.dumps(sections, ensure_ascii=False)
+    if doc.pages:
+        pages: list[list[int]] = [[0, page_at(doc.pages, start) or doc.pages[0].page]]
+        pages += [[m.start - start, m.page] for m in doc.pages if start < m.start < end]
+        meta[cm.PAGES] = json.dumps(pages)
+    items = [
+        [
+            max(i.start, start) - start,
+            min(i.end, end) - start,
+            i.ordinal,
+            _bounded(
+                " ".join([*heading_path(headings, i.start), i.lead]), MAX_CONTEXT_CHARS
+            ),
+        ]
+        for i in doc.items
+        if i.start < end and i.end > start
+    ]
+    if items:
+        meta[cm.ITEMS] = json.dumps(items, ensure_ascii=False)
+    links = [
+        [ln.start - start, ln.end - start, ln.url]
+        for ln in doc.links
+        if start <= ln.start and ln.end <= end
+    ][:MAX_LINKS]
+    if links:
+        meta[cm.LINKS] = json.dumps(links, ensure_ascii=False)
+    return meta
+
+
+def located(metadata: dict[str, Any], offset: int) -> tuple[str, int | None]:
+    """The heading path and the page at `offset` (relative to the chunk) of a stored
+    chunk: ("", None) when the chunk has neither."""
+    import json
+
+    from attache.index import chunk_meta as cm
+
+    heading, page = "", None
+    try:
+        for at, path in json.loads(str(metadata.get(cm.SECTIONS) or "[]")):
+            if int(at) <= offset:
+                heading = str(path)
+        for at, number in json.loads(str(metadata.get(cm.PAGES) or "[]")):
+            if int(at) <= offset:
+                page = int(number)
+    except (ValueError, TypeError):
+        return "", None
+    return heading, page

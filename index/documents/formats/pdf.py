@@ -84,10 +84,16 @@ def _body_lines(pages: list[list[str]]) -> list[tuple[str, int]]:
     body: list[tuple[str, int]] = []
     for number, lines in enumerate(pages, 1):
         edges = set(_edge_indexes(lines))
-        for i, line in enumerate(lines):
-            if i in edges and (_PAGE_NUMBER.match(line) or _furniture_key(line) in repeated):
-                continue
-            body.append((line, number))
+        kept = [
+            line
+            for i, line in enumerate(lines)
+            if not (i in edges and (_PAGE_NUMBER.match(line) or _furniture_key(line) in repeated))
+        ]
+        # a page break is no paragraph break: no blank lines at a page's edges
+        while kept and not kept[-1]:
+            kept.pop()
+        first = next((i for i, line in enumerate(kept) if line), len(kept))
+        body.extend((line, number) for line in kept[first:])
     return body
 
 
