@@ -191,8 +191,11 @@ def join_wrapped(lines: list[str], context: str = "") -> list[str]:
 def join_lines(before: str, after: str, context: str = "") -> str:
     """Join two wrapped lines: a space between them, or a line-end hyphen undone
     ("coopera-" + "tion"). A hyphen stays when the word is a compound: a number
-    word ("twenty-" + "four"), or a form hyphenated elsewhere in `context`."""
+    word ("twenty-" + "four"), a capitalised part ("Euro-" + "Atlantic"), or a form
+    hyphenated elsewhere in `context`."""
     match = _HYPHENATED.search(before)
+    if match and after[:1].isupper():
+        return before + after  # "Euro-" "Atlantic"
     if match and after[:1].islower():
         head = match.group(1)
         tail = re.match(r"\w+", after)
