@@ -239,6 +239,8 @@ def _citation_field(citation: Citation, quote_budget: int) -> tuple[str, str]:
     name = clip(neutralize(one_line(f"[{citation.n}] {citation.title or citation.source}")),
                 FIELD_NAME_LIMIT)
     source = code(neutralize(one_line(citation.source)))
+    if citation.page:
+        source += f", p. {citation.page}"
     room = min(quote_budget, FIELD_VALUE_LIMIT - len(source) - 4)
     quote = clip(safe_text(one_line(citation.quote)), max(room, 16))
     value = f"“{quote}”\n{source}"

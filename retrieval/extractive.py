@@ -221,10 +221,8 @@ def profile(question: str, idf: Idf, context: str = "") -> QuestionProfile:
     """The question's terms and IDF weights; `context` (terms carried from earlier turns
     of a conversation) counts for less than the question's own words."""
     kind = question_kind(question)
-    ordinal, ordinal_word = _ordinal(question)
-    weights = {
-        s: idf(s) for s in dict.fromkeys(content_terms(question)) if s not in ordinal_word
-    }
+    ordinal = _ordinal(question)
+    weights = {s: idf(s) for s in dict.fromkeys(content_terms(question))}
     if kind == "acronym":
         weights = {s: w for s, w in weights.items() if s not in _ACRONYM_FRAME} or weights
     for stem in content_terms(context):
@@ -247,13 +245,10 @@ _ORDINALS = {
 _ORDINAL = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b", re.IGNORECASE)
 
 
-def _ordinal(question: str) -> tuple[int, frozenset[str]]:
-    """The position a question asks for ("the third pillar": 3) and the stems of its word."""
+def _ordinal(question: str) -> int:
+    """The position a question asks for ("the third pillar": 3), else 0."""
     match = _ORDINAL.search(question)
-    if not match:
-        return 0, frozenset()
-    word = match.group(1).lower()
-    return _ORDINALS[word], frozenset(content_terms(word))
+    return _ORDINALS[match.group(1).lower()] if match else 0
 
 
 @dataclass(frozen=True)
@@ -399,13 +394,18 @@ def score(profile: QuestionProfile, items: list[Candidate]) -> list[Candidate]:
 
 def _match_ordinal(profile: QuestionProfile, items: list[Candidate]) -> set[int]:
     """For "the fifth priority": the fifth item of a list whose heading or lead-in holds
-    the question's terms answers; those terms count as its own. The ids of those items."""
+    the question's terms answers; those terms, and the ordinal word, count as its own.
+    The ids of those items."""
     picked: set[int] = set()
+    ordinal_words = {
+        stem for word, n in _ORDINALS.items() if n == profile.ordinal
+        for stem in content_terms(word)
+    }
     for item in items:
         if item.ordinal != profile.ordinal:
             continue
         shared = item.context & profile.weights.keys()
         if shared:
-            item.terms = item.terms | shared
+            item.terms = item.terms | shared | (ordinal_words & profile.weights.keys())
             picked.add(id(item))
     return picked

@@ -153,6 +153,8 @@ def first_line(text: str) -> str | None:
 
 _LIST_MARKER = re.compile(r"^(?:[-*•–▪◦]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s")
 _WRAPPED_MIN_WIDTH = 40  # lines narrower than this were not wrapped by a tool
+_WRAPPED_MAX_WIDTH = 100  # nor were lines wider than this
+_FIELD = re.compile(r"^[A-Z][\w ]{0,24}:\s")  # "Date: 2023-03-27", a line of its own
 _SHORT_LINE = 0.6  # a line shorter than this share of the paragraph's width ends on purpose
 _NUMBER_WORDS = frozenset(
     "twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -163,8 +165,9 @@ _HYPHENATED = re.compile(r"(\w+)-$")
 def reflow(text: str) -> str:
     """Join hard-wrapped lines within each paragraph (a blank line ends a paragraph).
 
-    A line is kept on its own when it is a list item, or when it is clearly shorter
-    than the paragraph's other lines (a title, the end of a deliberate line).
+    A line is kept on its own when it is a list item or a "Field: value" line, when it
+    is clearly shorter than the paragraph's other lines (a title, the end of a
+    deliberate line), or longer than any wrapping tool makes them.
     """
     return "\n\n".join(
         "\n".join(join_wrapped(paragraph.split("\n"), text)) for paragraph in text.split("\n\n")
@@ -174,14 +177,19 @@ def reflow(text: str) -> str:
 def join_wrapped(lines: list[str], context: str = "") -> list[str]:
     """The lines of one paragraph with wrapped lines joined (see `reflow`)."""
     lines = [line for line in lines if line]
-    if len(lines) < 2:
+    wrapped = [len(line) for line in lines if len(line) <= _WRAPPED_MAX_WIDTH]
+    if len(lines) < 2 or not wrapped:
         return lines
-    width = max(len(line) for line in lines)
+    width = max(wrapped)
     if width < _WRAPPED_MIN_WIDTH:
         return lines
     out = [lines[0]]
     for previous, line in zip(lines, lines[1:]):
-        if _LIST_MARKER.match(line) or len(previous) < _SHORT_LINE * width:
+        if (
+            _LIST_MARKER.match(line)
+            or _FIELD.match(line)
+            or not _SHORT_LINE * width <= len(previous) <= _WRAPPED_MAX_WIDTH
+        ):
             out.append(line)
         else:
             out[-1] = join_lines(out[-1], line, context)
