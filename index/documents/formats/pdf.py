@@ -36,7 +36,7 @@ def extract(data: bytes) -> tuple[Assembled, Meta]:
 
 _EDGE_LINES = 3  # lines at the top and the bottom of a page where furniture sits
 _PAGE_NUMBER = re.compile(
-    r"^(?:page\s+)?[-–—]?\s*(?:\d{1,4}|[ivxlc]{1,6})\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?$",
+    r"^(?:page\s+)?[-–—]?\s*(?:\d{1,4}|(?-i:[ivx]{1,5}))\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?$",
     re.IGNORECASE,
 )
 _DIGITS = re.compile(r"\d+")

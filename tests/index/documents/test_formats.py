@@ -198,3 +198,18 @@ def test_html_headings_and_lists_are_structure() -> None:
     assert third and doc.text[third[0].start : third[0].end] == "Shared alerts between all the ports."
     assert "Home | About" not in doc.text and "#" not in doc.text
     assert_offsets(doc)
+
+
+def test_only_repeated_edge_lines_and_page_numbers_count_as_furniture() -> None:
+    from attache.index.documents.formats.pdf import paragraphs
+
+    words = ["Civil", "Naval", "Coastal", "Inland"]
+    pages = [
+        f"Harbor Review {n}\n{words[n - 1]}\nThe {words[n - 1].lower()} harbor reopened after "
+        f"the storm.\n- {n} -"
+        for n in range(1, 5)
+    ]
+    text = "\n\n".join(b.text for b in paragraphs(pages))
+    assert "Harbor Review" not in text and "- 2 -" not in text
+    for word in words:  # at an edge, but no page number and not repeated
+        assert f"{word}\n\nThe {word.lower()} harbor reopened" in text
