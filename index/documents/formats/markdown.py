@@ -20,6 +20,7 @@ from attache.index.documents.structure import Assembled, Block, assemble
 _TIGHT_HEADING = re.compile(r"^(#{2,6})(?=[^#\s])", re.MULTILINE)
 _SPACE = re.compile(r"\s+")
 MAX_BLOCK_CHARS = 100_000
+MAX_HEADING_WORDS = 15
 
 
 def extract(raw: str) -> tuple[Assembled, Meta]:
@@ -107,8 +108,10 @@ class _Walker:
         text, links = _render_inline(token.children or [])
         if self.row is not None:
             self.row.append(text)
-        elif self.heading:
+        elif self.heading and len(text.split()) <= MAX_HEADING_WORDS:
             self.blocks.append(Block("heading", text, level=self.heading))
+        elif self.heading:  # a whole sentence set as a heading: its facts must stay answerable
+            self.blocks.append(Block("paragraph", text, links=links))
         elif self.item is not None:
             if self.item.text:
                 shift = len(self.item.text) + 1

@@ -213,3 +213,13 @@ def test_only_repeated_edge_lines_and_page_numbers_count_as_furniture() -> None:
     assert "Harbor Review" not in text and "- 2 -" not in text
     for word in words:  # at an edge, but no page number and not repeated
         assert f"{word}\n\nThe {word.lower()} harbor reopened" in text
+
+
+def test_a_long_sentence_set_as_a_heading_stays_text() -> None:
+    doc = loaded(
+        "blog.md",
+        "# TikTok banned\n\n### On 16 March 2023, the Cabinet Office announced that the app is "
+        "banned on government devices. The reason?\n\nA security review found risks.\n",
+    )
+    assert [h.text for h in doc.headings] == ["TikTok banned"]
+    assert "On 16 March 2023, the Cabinet Office announced" in doc.text
