@@ -39,6 +39,12 @@ ANSWER_THRESHOLD = 1.35
 TYPE_PENALTY = 1.0
 
 
+def provenance(metadata: dict[str, Any]) -> dict[str, str | None]:
+    """A citation's url, outlet and date, from its chunk's metadata."""
+    return {key: (str(metadata[key]) if metadata.get(key) else None)
+            for key in ("url", "outlet", "date")}
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
@@ -50,6 +56,7 @@ class Answer:
     resolved_question: str = ""
     note: str = ""
     evidence: float = 0.0
+    log_id: int | None = None  # the question's row in the question log, when logged
 
     def to_result(self, question_id: str | None = None) -> AskResult:
         """The `ask --json` contract."""
@@ -194,6 +201,7 @@ def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:
                 n=n, source=item.passage.source, title=item.passage.title,
                 quote=item.text, start=item.start, end=item.end,
                 heading=heading or None, page=page,
+                **provenance(item.passage.metadata),
             )
         )
         parts.append(f"{item.text} [{n}]")

@@ -154,7 +154,7 @@ def _type_match(kind: str, sentence: str, question: str) -> float:
     if kind == "when":
         if _YEAR.search(sentence) or _MONTHS.search(sentence):
             return 1.0
-        return 0.5 if _TIME_WORDS.search(sentence) else 0.0
+        return TIME_WORD_MATCH if _TIME_WORDS.search(sentence) else 0.0
     if kind == "number":
         return 1.0 if _NUMBER.search(sentence) else 0.0
     if kind in ("who", "where"):
@@ -211,9 +211,29 @@ class Idf:
         return math.log(1 + (self.docs - df + 0.5) / (df + 0.5))
 
 
+# --- Sentence scoring weights (see `score`) ---------------------------------------------
+# Weight of a term carried from earlier turns of a conversation, against the question's own.
 CONTEXT_WEIGHT = 0.3
+# Weight of the sentence's cosine similarity to the question.
 SEMANTIC_WEIGHT = 1.0
+# Factor on a sentence that repeats the document's title: the body says it in full.
 HEADING_FACTOR = 0.85
+# Weight of a question term found only elsewhere in the sentence's passage (or its title).
+PASSAGE_TERM_WEIGHT = 0.35
+# Weight of offering the kind of answer asked for; for acronyms the definition is the answer.
+TYPE_WEIGHT = 0.15
+ACRONYM_TYPE_WEIGHT = 1.0
+# Weight of the passage's dense similarity to the question.
+PASSAGE_DENSE_WEIGHT = 0.25
+# Bonus for the passage's retrieval rank, divided by (1 + rank).
+RANK_WEIGHT = 0.10
+# Sentences shorter than this many words are fragments; their score is multiplied by
+# SHORT_FACTOR.
+SHORT_WORDS = 6
+SHORT_FACTOR = 0.6
+# A "when" sentence with only a time word ("later", "during") half offers a date.
+TIME_WORD_MATCH = 0.5
+# Factor on the list item an ordinal question asks for (see `_match_ordinal`).
 ORDINAL_BONUS = 0.5
 
 
@@ -360,7 +380,7 @@ def score(profile: QuestionProfile, items: list[Candidate]) -> list[Candidate]:
     """Score candidates in place and return them best first."""
     total = profile.total
     # a definition is what an acronym question asks for; elsewhere the kind is a hint
-    type_weight = 1.0 if profile.kind == "acronym" else 0.15
+    type_weight = ACRONYM_TYPE_WEIGHT if profile.kind == "acronym" else TYPE_WEIGHT
     picked = _match_ordinal(profile, items) if profile.ordinal else set()
     by_passage: dict[str, set[str]] = {}
     for item in items:
@@ -374,10 +394,10 @@ def score(profile: QuestionProfile, items: list[Candidate]) -> list[Candidate]:
             if s not in item.terms and s in by_passage[item.passage.id]
         )
         item.own = own / total
-        item.coverage = (own + 0.35 * context) / total
+        item.coverage = (own + PASSAGE_TERM_WEIGHT * context) / total
         item.type_match = _type_match(profile.kind, item.text, profile.text)
         words = len(item.text.split())
-        brevity = 1.0 if words >= 6 else 0.6
+        brevity = 1.0 if words >= SHORT_WORDS else SHORT_FACTOR
         if item.passage.title and item.text.startswith(item.passage.title):
             brevity *= HEADING_FACTOR  # the headline: the body says it in full
         if id(item) in picked:
@@ -385,9 +405,9 @@ def score(profile: QuestionProfile, items: list[Candidate]) -> list[Candidate]:
         item.score = (
             item.coverage
             + type_weight * item.type_match
-            + 0.25 * max(item.passage.dense, 0.0)
+            + PASSAGE_DENSE_WEIGHT * max(item.passage.dense, 0.0)
             + SEMANTIC_WEIGHT * max(item.semantic, 0.0)
-            + 0.10 / (1 + item.rank)
+            + RANK_WEIGHT / (1 + item.rank)
         ) * brevity
     return sorted(items, key=lambda c: -c.score)
 

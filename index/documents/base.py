@@ -41,6 +41,7 @@ class Document:
     items: tuple[ListItem, ...] = ()
     links: tuple[Link, ...] = ()
     pages: tuple[PageMark, ...] = ()  # PDF: where each page's text starts
+    url: str | None = None  # where the article can be read (front matter `url`)
 
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
@@ -63,6 +64,7 @@ class Meta:
     author: str | None = None
     outlet: str | None = None
     date: str | None = None
+    url: str | None = None
 
     def fill(self, other: Meta) -> None:
         """Take the fields of ``other`` that are still missing here."""

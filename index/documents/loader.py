@@ -71,4 +71,5 @@ def _load(file: SourceFile, data: bytes) -> Document:
         items=done.items,
         links=done.links,
         pages=done.pages,
+        url=meta.url,
     )

@@ -206,6 +206,7 @@ _FRONT_KEYS = {
     "publisher": "outlet",
     "sitename": "outlet",
     "site": "outlet",
+    "url": "url",
 }
 
 
@@ -223,8 +224,10 @@ def _front_matter(raw: str) -> tuple[str, Meta]:
     for line in lines[1:closing]:
         key, sep, value = line.partition(":")
         target = _FRONT_KEYS.get(key.strip().lower())
-        value = value.strip().strip("\"'").strip()
+        value = _front_value(value)
         if not sep or not target or not value:
+            continue
+        if target == "url" and not value.lower().startswith(("http://", "https://")):
             continue
         if target == "date":
             found = find_date(value)
@@ -232,3 +235,18 @@ def _front_matter(raw: str) -> tuple[str, Meta]:
         if value and not getattr(meta, target):
             setattr(meta, target, value)
     return "\n".join(lines[closing + 1 :]), meta
+
+
+def _front_value(value: str) -> str:
+    """A front matter value: a JSON/YAML double-quoted string decoded, else unquoted."""
+    value = value.strip()
+    if len(value) > 1 and value[0] == value[-1] == '"':
+        import json
+
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, str):
+            return " ".join(decoded.split())
+    return value.strip("\"'").strip()

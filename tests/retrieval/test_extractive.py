@@ -1,0 +1,100 @@
+"""Sentence scoring: each weight does what its name says, on real text and a real BM25
+index of it (no embedding: these tests hold the meaning term at zero)."""
+
+from __future__ import annotations
+
+import pytest
+
+from attache.index.lexical import LexicalIndex
+from attache.retrieval import extractive as ex
+from attache.retrieval.extractive import Idf, candidates, profile, question_kind, score
+from attache.retrieval.search import Passage
+
+TEXTS = {
+    "rhine": "The Rhine flows through Basel. The river was bridged in 1225 by the bishop.",
+    "alps": "The Alps rise south of Basel. Many glaciers feed the river.",
+    "weather": "It rained in Basel on Tuesday. The market stayed open.",
+}
+
+
+@pytest.fixture(scope="module")
+def idf() -> Idf:
+    return Idf(LexicalIndex.build(list(TEXTS), list(TEXTS.values())))
+
+
+def passage(key: str, text: str | None = None, title: str = "", rank_score: float = 1.0) -> Passage:
+    text = TEXTS[key] if text is None else text
+    return Passage(id=key, source=f"{key}.txt", title=title, text=text, start=0,
+                   end=len(text), score=rank_score, dense=0.0, lexical=0.0, metadata={})
+
+
+def ranked(question: str, passages: list[Passage], idf: Idf) -> list[ex.Candidate]:
+    return score(profile(question, idf), candidates(passages))
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("When was the Rhine bridged?", "when"),
+    ("In what year was the bridge built?", "when"),
+    ("How many glaciers feed the river?", "number"),
+    ("What was the bureau's budget?", "number"),
+    ("Who bridged the Rhine?", "who"),
+    ("Where does the Rhine flow?", "where"),
+    ("What does CSET stand for?", "acronym"),
+    ("How did China react to the bureau?", "reaction"),
+    ("Why is the river wide?", "other"),
+])
+def test_question_kinds(question, kind):
+    assert question_kind(question) == kind
+
+
+def test_a_sentence_holding_the_question_terms_wins(idf):
+    best = ranked("Which bishop bridged the river?", [passage("rhine"), passage("alps")], idf)[0]
+    assert best.text == "The river was bridged in 1225 by the bishop."
+    assert best.own == pytest.approx(1.0)
+
+
+def test_rare_terms_weigh_more_than_common_ones(idf):
+    # "Basel" is in every text, "glaciers" in one: the sentence with the rare word wins
+    items = ranked("Basel glaciers", [passage("weather"), passage("alps")], idf)
+    assert items[0].text == "Many glaciers feed the river."
+    prof = profile("Basel glaciers", idf)
+    assert prof.weights[ex.content_terms("glaciers")[0]] > prof.weights[ex.content_terms("Basel")[0]]
+
+
+def test_terms_found_only_in_the_passage_count_for_less(idf):
+    items = {c.text: c for c in ranked("bishop Basel", [passage("rhine")], idf)}
+    holder = items["The river was bridged in 1225 by the bishop."]
+    other = items["The Rhine flows through Basel."]
+    assert holder.own < 1.0 and holder.coverage > holder.own
+    prof = profile("bishop Basel", idf)
+    basel = prof.weights[ex.content_terms("Basel")[0]] / prof.total
+    assert holder.coverage - holder.own == pytest.approx(ex.PASSAGE_TERM_WEIGHT * basel)
+    assert other.coverage > other.own
+
+
+def test_the_kind_of_answer_asked_for_adds_its_weight(idf):
+    dated = passage("a", "The bishop bridged the river in 1225 at Basel.")
+    undated = passage("b", "The bishop bridged the river with stone at Basel.")
+    items = {c.passage.id: c for c in ranked("When did the bishop bridge the river?", [dated, undated], idf)}
+    assert items["a"].type_match == 1.0 and items["b"].type_match == 0.0
+    # same coverage and rank bonus apart: the difference is the type weight and the rank
+    gap = items["a"].score - items["b"].score
+    assert gap == pytest.approx(ex.TYPE_WEIGHT + ex.RANK_WEIGHT * (1 - 1 / 2), abs=0.02)
+
+
+def test_headline_and_fragments_are_scored_down(idf):
+    title = "The bishop bridged the Rhine at Basel"
+    body = passage("h", f"{title}. Later the bishop bridged the Rhine at Basel again.", title=title)
+    items = {c.text: c for c in ranked("bishop bridged Rhine Basel", [body], idf)}
+    head = items[f"{title}."]
+    again = items["Later the bishop bridged the Rhine at Basel again."]
+    assert head.score < again.score
+    short = ranked("bishop Basel", [passage("s", "Bishop of Basel.")], idf)[0]
+    full = ranked("bishop Basel", [passage("s", "The bishop lived in Basel for years.")], idf)[0]
+    assert short.score == pytest.approx(ex.SHORT_FACTOR * full.score)
+
+
+def test_unknown_terms_are_measured(idf):
+    prof = profile("Who bridged the Danube?", idf)
+    assert 0.0 < prof.unknown < 1.0
+    assert profile("Who bridged the Rhine?", idf).unknown == 0.0
