@@ -41,6 +41,7 @@ from attache.index import chunk_meta as cm
 from attache.index.catalog import Catalog, DocumentEntry, Manifest, VersionState, version_state
 from attache.index.chunk_meta import SENTENCE_VECTORS
 from attache.index.chunking import (
+    chunk_context,
     chunk_text,
     contextual_text,
     parse_spans,
@@ -48,6 +49,7 @@ from attache.index.chunking import (
     text_sha,
 )
 from attache.index.documents import Document, Skipped, SourceFile, discover, load, read
+from attache.index.documents.structure import structure_metadata
 from attache.index.embedding import Embedder, model_identity, pack_vectors
 from attache.index.store import ChromaStore, Pointer, Record, version_name, version_of
 
@@ -76,8 +78,12 @@ def chunk_id(source: str, position: int, sha: str) -> str:
 
 def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record]:
     records = []
-    for chunk in chunk_text(doc.text, size, overlap):
-        sentences = split_sentences(chunk.text)
+    heads = {h.start for h in doc.headings}
+    for chunk in chunk_text(doc.text, size, overlap, headings=heads):
+        # a heading is structure, never an answer: it is no sentence of the chunk
+        sentences = [
+            s for s in split_sentences(chunk.text) if chunk.start + s.start not in heads
+        ]
         meta: dict[str, Any] = {
             cm.SENTENCE_SPANS: ";".join(f"{s.start}-{s.end}" for s in sentences),
             cm.SOURCE: doc.source,
@@ -87,12 +93,13 @@ def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record
             cm.START: chunk.start,
             cm.END: chunk.end,
             cm.DOC_SHA: sha256,
-            cm.TEXT_SHA: text_sha(contextual_text(doc.title, chunk.text)),
         }
         for key in cm.DOCUMENT_FIELDS:
             value = getattr(doc, key)
             if value:
                 meta[key] = value
+        meta.update(structure_metadata(doc, chunk.start, chunk.end))
+        meta[cm.TEXT_SHA] = text_sha(contextual_text(chunk_context(meta), chunk.text))
         records.append(Record(chunk_id(doc.source, chunk.position, chunk.sha), chunk.text, meta))
     return records
 
@@ -516,8 +523,7 @@ class Indexer:
         embedder = self._embed()
         texts, spans = [], []
         for record in records:
-            title = str(record.metadata[cm.TITLE])
-            texts.append(contextual_text(title, record.text))
+            texts.append(contextual_text(chunk_context(record.metadata), record.text))
             shift = len(texts[-1]) - len(record.text)
             spans.append([(a + shift, b + shift) for a, b in parse_spans(record.metadata)])
         shas = [r.metadata[cm.TEXT_SHA] for r in records]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from attache.index import chunk_meta as cm
-from attache.index.chunking import contextual_text
+from attache.index.chunking import chunk_context, contextual_text
 from attache.index.lexical import LexicalIndex, VersionLexical
 from attache.index.store import ChromaStore, Pointer, Record, write_json_atomic
 
@@ -156,7 +156,7 @@ def lexical_texts(records: Iterable[Record]) -> tuple[list[str], list[str]]:
         key=lambda r: (str(r.metadata.get(cm.SOURCE)), int(r.metadata.get(cm.POSITION, 0))),
     )
     return [r.id for r in ordered], [
-        contextual_text(str(r.metadata.get(cm.TITLE, "")), r.text) for r in ordered
+        contextual_text(chunk_context(r.metadata), r.text) for r in ordered
     ]
 
 

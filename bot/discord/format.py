@@ -345,6 +345,8 @@ def origin_line(citation: Citation) -> str:
 def _citation_field(citation: Citation, quote_budget: int) -> tuple[str, str]:
     name = safe_line(f"[{citation.n}] {citation.title or citation.source}", FIELD_NAME_LIMIT)
     source = code(clip(neutralize(one_line(citation.source)), PATH_LIMIT))
+    if citation.page:
+        source += f", p. {citation.page}"
     origin = origin_line(citation)
     source = f"{origin}\n{source}" if origin else source
     room = min(quote_budget, FIELD_VALUE_LIMIT - len(source) - 4)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from attache.index.documents.structure import Heading, Link, ListItem, PageMark
+
 
 @dataclass(frozen=True)
-
-
 class SourceFile:
     """A candidate file found in the documents folder."""
 
@@ -18,8 +18,6 @@ class SourceFile:
 
 
 @dataclass(frozen=True)
-
-
 class Skipped:
     """A file left out of the index, with a short human reason."""
 
@@ -28,8 +26,6 @@ class Skipped:
 
 
 @dataclass(frozen=True)
-
-
 class Document:
     """The clean text of one file and what is known about it."""
 
@@ -40,6 +36,11 @@ class Document:
     outlet: str | None = None
     author: str | None = None
     date: str | None = None
+    # Structure, as offsets into `text` (see index.documents.structure)
+    headings: tuple[Heading, ...] = ()
+    items: tuple[ListItem, ...] = ()
+    links: tuple[Link, ...] = ()
+    pages: tuple[PageMark, ...] = ()  # PDF: where each page's text starts
     url: str | None = None  # where the article can be read (front matter `url`)
 
 
@@ -56,8 +57,6 @@ KINDS = {
 
 
 @dataclass
-
-
 class Meta:
     """Metadata gathered while loading a document."""
 

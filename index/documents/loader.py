@@ -47,14 +47,15 @@ def _load(file: SourceFile, data: bytes) -> Document:
     if not data.strip(b" \t\r\n\x0b\x0c"):
         raise Skip("empty file")
     if kind == "pdf":
-        text, meta = pdf_format.extract(data)
+        done, meta = pdf_format.extract(data)
     else:
         raw = decode(data, html=kind == "html")
         if not strip(raw):
             raise Skip("empty file")
-        text, meta = _EXTRACTORS[kind](raw)
-        if not text:
-            raise Skip("no text after cleaning")
+        done, meta = _EXTRACTORS[kind](raw)
+    text = done.text
+    if not text:
+        raise Skip("no text after cleaning")
     finish_title(meta)
     meta.fill(text_metadata(text))
     title = meta.title or PurePosixPath(source).stem
@@ -66,5 +67,9 @@ def _load(file: SourceFile, data: bytes) -> Document:
         outlet=meta.outlet,
         author=meta.author,
         date=meta.date,
+        headings=done.headings,
+        items=done.items,
+        links=done.links,
+        pages=done.pages,
         url=meta.url,
     )
