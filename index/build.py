@@ -30,7 +30,9 @@ from attache.index.chunking import (
     split_sentences,
     text_sha,
 )
-from attache.index.documents import Document, Skipped, discover, load, read
+from attache.index.documents import Document, Skipped, discover, read
+from attache.index.documents.names import safe_text
+from attache.index.documents.worker import Extractor
 from attache.index.embedding import Embedder, model_identity, pack_vectors
 from attache.index.lexical import LexicalIndex
 from attache.index.store import ChromaStore, Pointer, Record, version_name, version_of
@@ -49,13 +51,16 @@ ProgressCallback = Callable[[str, int, int], None]
 
 
 def chunk_id(source: str, position: int, sha: str) -> str:
-    prefix = hashlib.sha1(source.encode("utf-8")).hexdigest()[:12]
+    # Sources are safe names already (documents.names); never fail on one that is not.
+    prefix = hashlib.sha1(source.encode("utf-8", "backslashreplace")).hexdigest()[:12]
     return f"{prefix}-{position:05d}-{sha}"
 
 
-def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record]:
+def _records(
+    doc: Document, sha256: str, size: int, overlap: int, chunks: list[Any] | None = None
+) -> list[Record]:
     records = []
-    for chunk in chunk_text(doc.text, size, overlap):
+    for chunk in chunk_text(doc.text, size, overlap) if chunks is None else chunks:
         sentences = split_sentences(chunk.text)
         meta: dict[str, Any] = {
             cm.SENTENCE_SPANS: ";".join(f"{s.start}-{s.end}" for s in sentences),
@@ -134,37 +139,48 @@ class Indexer:
         manifest: Manifest = {}
         copied: list[str] = []
         fresh: list[Record] = []
-        for number, file in enumerate(files, 1):
-            self._progress("reading", number, len(files))
-            data = read(file)
-            if isinstance(data, Skipped):
-                skipped.append(data)
-                continue
-            sha = hashlib.sha256(data).hexdigest()
-            previous = old.get(file.source)
-            if same_build and previous and previous.sha256 == sha:
-                manifest[file.source] = previous
-                copied.extend(previous.ids)
-                report.unchanged += 1
-                continue
-            doc = load(file, data)
-            if isinstance(doc, Skipped):
-                skipped.append(doc)
-                continue
-            records = _records(doc, sha, settings.chunk_size, settings.chunk_overlap)
-            fresh.extend(records)
-            manifest[file.source] = DocumentEntry(
-                doc.source, sha, doc.title, doc.kind, [r.id for r in records],
-                doc.outlet, doc.author, doc.date,
-            )
-            if previous:
-                report.updated += 1
-            else:
-                report.added += 1
+        extractor = Extractor(
+            settings.extract_seconds, settings.chunk_size, settings.chunk_overlap,
+            settings.max_text_chars,
+        )
+        with extractor:
+            for number, file in enumerate(files, 1):
+                self._progress("reading", number, len(files))
+                data = read(file, settings.max_file_bytes)
+                if isinstance(data, Skipped):
+                    skipped.append(data)
+                    continue
+                sha = hashlib.sha256(data).hexdigest()
+                previous = old.get(file.source)
+                if same_build and previous and previous.sha256 == sha:
+                    manifest[file.source] = previous
+                    copied.extend(previous.ids)
+                    report.unchanged += 1
+                    continue
+                # Loading and chunking run in a worker process, within a time budget.
+                extracted = extractor.extract(file, data)
+                if isinstance(extracted, Skipped):
+                    skipped.append(extracted)
+                    continue
+                doc, chunks = extracted
+                fresh_records = _records(
+                    doc, sha, settings.chunk_size, settings.chunk_overlap, chunks
+                )
+                fresh.extend(fresh_records)
+                manifest[file.source] = DocumentEntry(
+                    doc.source, sha, doc.title, doc.kind, [r.id for r in fresh_records],
+                    doc.outlet, doc.author, doc.date,
+                )
+                if previous:
+                    report.updated += 1
+                else:
+                    report.added += 1
         report.removed = len(set(old) - set(manifest))
         for skip in sorted(skipped, key=lambda s: s.path):
-            log.warning("skipped %s: %s", skip.path, skip.reason)
-            report.skipped.append(SkippedFile(path=skip.path, reason=skip.reason))
+            # Names are safe already; reasons may quote a library's error: made safe too.
+            path, reason = safe_text(skip.path), safe_text(skip.reason)
+            log.warning("skipped %s: %s", path, reason)
+            report.skipped.append(SkippedFile(path=path, reason=reason))
         report.documents = len(manifest)
         report.chunks = len(copied) + len(fresh)
         if not manifest:

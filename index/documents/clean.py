@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 
 NEWLINES = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_EDGE_SPACE = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$")
+# Linear: a trailing run is tried once, from its start (no retry inside a long run).
+_EDGE_SPACE = re.compile(
+    r"^[\s\u200b-\u200d\u2060\ufeff]++"
+    r"|(?<![\s\u200b-\u200d\u2060\ufeff])[\s\u200b-\u200d\u2060\ufeff]++$"
+)
 _STRAY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 _BOILERPLATE = re.compile(
@@ -30,7 +34,7 @@ _COOKIE = re.compile(
     r"|(?:accept|reject|manage) (?:all )?cookies|cookie (?:settings|policy|preferences|consent))",
     re.IGNORECASE,
 )
-_COPYRIGHT = re.compile(r"^(?:©|copyright\s*(?:©|\(c\))?\s*\d{4})", re.IGNORECASE)
+_COPYRIGHT = re.compile(r"^(?:©|copyright\s*+(?:(?:©|\(c\))\s*+)?\d{4})", re.IGNORECASE)
 _CREDIT_PHRASE = re.compile(
     r"\b(?:image|photo|picture|photograph|illustration)s?\s+(?:credit|courtesy|source)s?\b",
     re.IGNORECASE,

@@ -60,7 +60,8 @@ def _front_matter(raw: str) -> tuple[str, Meta]:
     return "\n".join(lines[closing + 1 :]), meta
 
 
-_MD_HEADING = re.compile(r"^#\s+(.+?)(?:\s+#+)?$")
+_MD_HEADING = re.compile(r"^#\s+(.+)$")
+_MD_CLOSING = re.compile(r"(?<!\s)\s++#++$")  # linear: each run of spaces tried once
 
 
 def _md_heading(text: str) -> str | None:
@@ -68,7 +69,7 @@ def _md_heading(text: str) -> str | None:
     for line in text.split("\n"):
         match = _MD_HEADING.match(line)
         if match:
-            return _plain_md(match.group(1))
+            return _plain_md(_MD_CLOSING.sub("", match.group(1), count=1) or match.group(1))
     return None
 
 

@@ -8,15 +8,16 @@ from typing import Any
 
 from attache.index.documents.base import Meta, Skip, short_error
 from attache.index.documents.clean import clean_plain_text, first_line, strip
+from attache.index.documents.limits import check_text
 from attache.index.documents.metadata import clean_field
 
 
-def extract(data: bytes) -> tuple[str, Meta]:
+def extract(data: bytes, cap: int | None = None) -> tuple[str, Meta]:
     """PDF: page texts separated by blank lines, /Title as title."""
     if b"%PDF-" not in data[:1024]:
         raise Skip("not a PDF file")
     reader = _open_pdf(data)
-    pages, error = _pdf_pages(reader)
+    pages, error = _pdf_pages(reader, cap)
     raw = "\n\n".join(pages)
     if not strip(raw):
         if error:
@@ -50,7 +51,7 @@ def _open_pdf(data: bytes) -> Any:
     return reader
 
 
-def _pdf_pages(reader: Any) -> tuple[list[str], str | None]:
+def _pdf_pages(reader: Any, cap: int | None = None) -> tuple[list[str], str | None]:
     """Text of each page, and the first error met (if any)."""
     try:
         pages = list(reader.pages)
@@ -58,11 +59,15 @@ def _pdf_pages(reader: Any) -> tuple[list[str], str | None]:
         return [], short_error(exc)
     texts: list[str] = []
     error: str | None = None
+    total = 0
     for page in pages:
         try:
             texts.append(page.extract_text() or "")
         except Exception as exc:  # keep the readable pages
             error = error or short_error(exc)
+            continue
+        total += len(texts[-1])
+        check_text(total, cap)
     if not pages and error is None:
         error = "no pages"
     return texts, error
