@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zlib
 from pathlib import Path
 
@@ -64,7 +65,8 @@ def write_traps(folder: Path) -> dict[str, str]:
     (folder / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
     (folder / "notes.md").write_text("# Notes\n\n" + GOOD_TEXT, encoding="utf-8")
     # A Latin-1 file name: not valid UTF-8.
-    (Path(bytes(folder) + b"/caf\xe9.txt")).write_text("Caf\u00e9 menus. " + GOOD_TEXT)
+    latin1 = os.fsdecode(os.fsencode(folder) + b"/caf\xe9.txt")
+    Path(latin1).write_text("Caf\u00e9 menus. " + GOOD_TEXT, encoding="utf-8")
     # A name with a terminal escape sequence (and an empty body, so it is skipped).
     (folder / "red\x1b[31mALERT\x1b[0m.txt").write_text("   \n")
     (folder / "byline.txt").write_text(byline_trap(), encoding="utf-8")
