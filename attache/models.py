@@ -24,6 +24,10 @@ class Citation(_Frozen):
     quote: str = Field(description="verbatim text of the document")
     start: int = Field(description="offset of the quote in the document's clean text")
     end: int
+    heading: str | None = Field(
+        default=None, description="the heading path at the quote, 'Charter › Priorities'"
+    )
+    page: int | None = Field(default=None, description="PDF: the 1-based page of the quote's start")
 
 
 class PassageRef(_Frozen):

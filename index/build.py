@@ -24,6 +24,7 @@ from attache.index import chunk_meta as cm
 from attache.index.catalog import Catalog, DocumentEntry, Manifest
 from attache.index.chunk_meta import SENTENCE_VECTORS
 from attache.index.chunking import (
+    chunk_context,
     chunk_text,
     contextual_text,
     parse_spans,
@@ -32,6 +33,7 @@ from attache.index.chunking import (
 )
 from attache.index.documents import Document, Skipped, discover, read
 from attache.index.documents.names import safe_text
+from attache.index.documents.structure import structure_metadata
 from attache.index.documents.worker import Extractor
 from attache.index.embedding import Embedder, model_identity, pack_vectors
 from attache.index.lexical import LexicalIndex
@@ -60,8 +62,14 @@ def _records(
     doc: Document, sha256: str, size: int, overlap: int, chunks: list[Any] | None = None
 ) -> list[Record]:
     records = []
-    for chunk in chunk_text(doc.text, size, overlap) if chunks is None else chunks:
-        sentences = split_sentences(chunk.text)
+    heads = {h.start for h in doc.headings}
+    if chunks is None:
+        chunks = chunk_text(doc.text, size, overlap, headings=heads)
+    for chunk in chunks:
+        # a heading is structure, never an answer: it is no sentence of the chunk
+        sentences = [
+            s for s in split_sentences(chunk.text) if chunk.start + s.start not in heads
+        ]
         meta: dict[str, Any] = {
             cm.SENTENCE_SPANS: ";".join(f"{s.start}-{s.end}" for s in sentences),
             cm.SOURCE: doc.source,
@@ -71,12 +79,13 @@ def _records(
             cm.START: chunk.start,
             cm.END: chunk.end,
             cm.DOC_SHA: sha256,
-            cm.TEXT_SHA: text_sha(contextual_text(doc.title, chunk.text)),
         }
         for key in cm.DOCUMENT_FIELDS:
             value = getattr(doc, key)
             if value:
                 meta[key] = value
+        meta.update(structure_metadata(doc, chunk.start, chunk.end))
+        meta[cm.TEXT_SHA] = text_sha(contextual_text(chunk_context(meta), chunk.text))
         records.append(Record(chunk_id(doc.source, chunk.position, chunk.sha), chunk.text, meta))
     return records
 
@@ -211,7 +220,7 @@ class Indexer:
         ordered = [records[i] for entry in manifest.values() for i in entry.ids]
         lexical = LexicalIndex.build(
             [r.id for r in ordered],
-            [contextual_text(str(r.metadata.get("title", "")), r.text) for r in ordered],
+            [contextual_text(chunk_context(r.metadata), r.text) for r in ordered],
         )
         self.catalog.write(name, manifest, lexical)
         self._progress("lexical", 1, 1)
@@ -306,8 +315,7 @@ class Indexer:
         embedder = self._embed()
         texts, spans = [], []
         for record in records:
-            title = str(record.metadata["title"])
-            texts.append(contextual_text(title, record.text))
+            texts.append(contextual_text(chunk_context(record.metadata), record.text))
             shift = len(texts[-1]) - len(record.text)
             spans.append([(a + shift, b + shift) for a, b in parse_spans(record.metadata)])
         shas = [r.metadata["text_sha"] for r in records]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from attache.index import chunk_meta as cm
-from attache.index.chunking import contextual_text
+from attache.index.chunking import chunk_context, contextual_text
 from attache.index.lexical import LexicalIndex
 from attache.index.store import ChromaStore, Pointer, Record, write_json_atomic
 
@@ -112,7 +112,7 @@ class Catalog:
         )
         lexical = LexicalIndex.build(
             [r.id for r in records],
-            [contextual_text(str(r.metadata.get(cm.TITLE, "")), r.text) for r in records],
+            [contextual_text(chunk_context(r.metadata), r.text) for r in records],
         )
         self.write(pointer.collection, manifest_from_records(records), lexical)
         return lexical

@@ -188,11 +188,20 @@ def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:
     parts = []
     for item in sentences:
         n = len(citations) + 1
+        heading, page = place(item.passage, item.start)
         citations.append(
             Citation(
                 n=n, source=item.passage.source, title=item.passage.title,
                 quote=item.text, start=item.start, end=item.end,
+                heading=heading or None, page=page,
             )
         )
         parts.append(f"{item.text} [{n}]")
     return " ".join(parts), citations
+
+
+def place(passage: Passage, start: int) -> tuple[str, int | None]:
+    """The heading path and the page (PDF) at document offset `start` in a passage."""
+    from attache.index.documents.structure import located
+
+    return located(passage.metadata, start - passage.start)

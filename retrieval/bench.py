@@ -126,7 +126,7 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 def bench_build(settings: Any, docs: Path, data_dir: Path, embedder: Any) -> dict[str, Any]:
     """A full build, then the floor: the same texts through the same model alone."""
-    from attache.index.chunking import contextual_text
+    from attache.index.chunking import chunk_context, contextual_text
     from attache.retrieval.service import Attache
 
     build_settings = settings.model_copy(update={"docs_dir": docs, "data_dir": data_dir})
@@ -135,7 +135,7 @@ def bench_build(settings: Any, docs: Path, data_dir: Path, embedder: Any) -> dic
     report = service.rebuild()
     build = time.perf_counter() - started
     records = list(service.store.records(service.store.pointer().collection))
-    texts = [contextual_text(str(r.metadata.get("title", "")), r.text) for r in records]
+    texts = [contextual_text(chunk_context(r.metadata), r.text) for r in records]
     started = time.perf_counter()
     embedder.embed_documents(texts)
     floor = time.perf_counter() - started

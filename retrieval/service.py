@@ -160,6 +160,7 @@ class Attache:
     def _llm_answer(self, question: str, selection: Selection) -> tuple[bool, str, list[Any]]:
         """The LLM's answer, its markers renumbered to citations quoting the documents."""
         from attache.models import Citation
+        from attache.retrieval.answer import place
         from attache.retrieval.llm import MARKER
 
         assert self.llm is not None
@@ -176,9 +177,10 @@ class Attache:
                 else (passage.start, passage.end, passage.text)
             )
             numbers[n] = len(citations) + 1
+            heading, page = place(passage, start)
             citations.append(Citation(
                 n=numbers[n], source=passage.source, title=passage.title,
-                quote=text, start=start, end=end,
+                quote=text, start=start, end=end, heading=heading or None, page=page,
             ))
         text = MARKER.sub(lambda m: f"[{numbers[int(m.group(1))]}]", reply.text)
         return True, text, citations

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from attache.index.documents.structure import Heading, Link, ListItem, PageMark
+
 
 @dataclass(frozen=True)
-
-
 class SourceFile:
     """A candidate file found in the documents folder.
 
@@ -25,8 +25,6 @@ class SourceFile:
 
 
 @dataclass(frozen=True)
-
-
 class Skipped:
     """A file left out of the index, with a short human reason."""
 
@@ -35,8 +33,6 @@ class Skipped:
 
 
 @dataclass(frozen=True)
-
-
 class Document:
     """The clean text of one file and what is known about it."""
 
@@ -47,6 +43,11 @@ class Document:
     outlet: str | None = None
     author: str | None = None
     date: str | None = None
+    # Structure, as offsets into `text` (see index.documents.structure)
+    headings: tuple[Heading, ...] = ()
+    items: tuple[ListItem, ...] = ()
+    links: tuple[Link, ...] = ()
+    pages: tuple[PageMark, ...] = ()  # PDF: where each page's text starts
 
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
@@ -62,8 +63,6 @@ KINDS = {
 
 
 @dataclass
-
-
 class Meta:
     """Metadata gathered while loading a document."""
 

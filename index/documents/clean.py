@@ -77,7 +77,7 @@ def _join(lines: list[str]) -> str:
     return "\n".join(out)
 
 
-def _is_boilerplate(line: str) -> bool:
+def is_boilerplate(line: str) -> bool:
     """Whether a whole line is web page furniture rather than article text."""
     flat = " ".join(line.split())
     words = len(flat.split())
@@ -104,7 +104,7 @@ def _drop_boilerplate(lines: list[str]) -> list[str]:
     return [
         line
         for line, after in zip(lines, following)
-        if not line or not (_is_boilerplate(line) or _is_alt_text(line, after))
+        if not line or not (is_boilerplate(line) or _is_alt_text(line, after))
     ]
 
 
@@ -153,3 +153,63 @@ def _is_footer_line(line: str) -> bool:
 def first_line(text: str) -> str | None:
     """The first non-empty line of a text."""
     return next((line for line in text.split("\n") if line), None)
+
+
+_LIST_MARKER = re.compile(r"^(?:[-*•–▪◦]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s")
+_WRAPPED_MIN_WIDTH = 40  # lines narrower than this were not wrapped by a tool
+_SHORT_LINE = 0.6  # a line shorter than this share of the paragraph's width ends on purpose
+_NUMBER_WORDS = frozenset(
+    "twenty thirty forty fifty sixty seventy eighty ninety".split()
+)
+_HYPHENATED = re.compile(r"(\w+)-$")
+
+
+def reflow(text: str) -> str:
+    """Join hard-wrapped lines within each paragraph (a blank line ends a paragraph).
+
+    A line is kept on its own when it is a list item, or when it is clearly shorter
+    than the paragraph's other lines (a title, the end of a deliberate line).
+    """
+    return "\n\n".join(
+        "\n".join(join_wrapped(paragraph.split("\n"), text)) for paragraph in text.split("\n\n")
+    )
+
+
+def join_wrapped(lines: list[str], context: str = "") -> list[str]:
+    """The lines of one paragraph with wrapped lines joined (see `reflow`)."""
+    lines = [line for line in lines if line]
+    if len(lines) < 2:
+        return lines
+    width = max(len(line) for line in lines)
+    if width < _WRAPPED_MIN_WIDTH:
+        return lines
+    out = [lines[0]]
+    for previous, line in zip(lines, lines[1:]):
+        if _LIST_MARKER.match(line) or len(previous) < _SHORT_LINE * width:
+            out.append(line)
+        else:
+            out[-1] = join_lines(out[-1], line, context)
+    return out
+
+
+def join_lines(before: str, after: str, context: str = "") -> str:
+    """Join two wrapped lines: a space between them, or a line-end hyphen undone
+    ("coopera-" + "tion"). A hyphen stays when the word is a compound: a number
+    word ("twenty-" + "four"), a capitalised part ("Euro-" + "Atlantic"), or a form
+    hyphenated elsewhere in `context`."""
+    match = _HYPHENATED.search(before)
+    if match and after[:1].isupper():
+        return before + after  # "Euro-" "Atlantic"
+    if match and after[:1].islower():
+        head = match.group(1)
+        tail = re.match(r"\w+", after)
+        word = tail.group(0) if tail else ""
+        if head.lower() in _NUMBER_WORDS or (word and f"{head}-{word}" in context):
+            return before + after
+        return before[:-1] + after
+    return f"{before} {after}"
+
+
+def normalise(text: str) -> str:
+    """Unified newlines, no stray control characters."""
+    return _STRAY_CONTROL.sub("", NEWLINES.sub("\n", text))

@@ -52,14 +52,15 @@ def _load(file: SourceFile, data: bytes, max_chars: int) -> Document:
         raise Skip("empty file")
     cap = text_cap(kind, len(data), max_chars)
     if kind == "pdf":
-        text, meta = pdf_format.extract(data, cap)
+        done, meta = pdf_format.extract(data, cap)
     else:
         raw = decode(data, html=kind == "html")
         if not strip(raw):
             raise Skip("empty file")
-        text, meta = _EXTRACTORS[kind](raw)
-        if not text:
-            raise Skip("no text after cleaning")
+        done, meta = _EXTRACTORS[kind](raw)
+    text = done.text
+    if not text:
+        raise Skip("no text after cleaning")
     check_text(len(text), cap)
     finish_title(meta)
     meta.fill(text_metadata(text))
@@ -72,4 +73,8 @@ def _load(file: SourceFile, data: bytes, max_chars: int) -> Document:
         outlet=meta.outlet,
         author=meta.author,
         date=meta.date,
+        headings=done.headings,
+        items=done.items,
+        links=done.links,
+        pages=done.pages,
     )

@@ -15,6 +15,7 @@ warning line the rebuild gives per skipped file).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import select
@@ -26,9 +27,12 @@ from typing import IO, Any
 
 from attache.index.documents.base import Document, Skipped, SourceFile, short_error
 from attache.index.documents.limits import MAX_TEXT_CHARS
+from attache.index.documents.structure import Heading, Link, ListItem, PageMark
 
 Extracted = tuple[Document, list[Any]]
 _DOC_FIELDS = ("source", "title", "text", "kind", "outlet", "author", "date")
+# The document's structure: tuples of flat records, sent as lists of their fields.
+_STRUCTURE = {"headings": Heading, "items": ListItem, "links": Link, "pages": PageMark}
 _READY = b"ready\n"
 # Starting the worker (an interpreter importing the extraction libraries) is not part of
 # any file's budget, but is bounded too.
@@ -46,7 +50,8 @@ def work(
     if isinstance(doc, Skipped):
         return doc
     try:
-        return doc, chunk_text(doc.text, chunk_size, overlap)
+        headings = {h.start for h in doc.headings}
+        return doc, chunk_text(doc.text, chunk_size, overlap, headings=headings)
     except Exception as exc:  # any input must give a result
         return Skipped(file.source, f"could not split into chunks: {short_error(exc)}")
 
@@ -173,7 +178,10 @@ def _decode_result(file: SourceFile, message: dict[str, Any]) -> Extracted | Ski
 
     if "skipped" in message:
         return Skipped(file.source, str(message["skipped"]))
-    doc = Document(**{key: message["doc"].get(key) for key in _DOC_FIELDS})
+    fields: dict[str, Any] = {key: message["doc"].get(key) for key in _DOC_FIELDS}
+    for key, kind in _STRUCTURE.items():
+        fields[key] = tuple(kind(*row) for row in message["doc"].get(key, ()))
+    doc = Document(**fields)
     chunks = [
         Chunk(position, start, end, doc.text[start:end], tokens)
         for position, start, end, tokens in message["chunks"]
@@ -186,7 +194,10 @@ def _encode_result(result: Extracted | Skipped) -> dict[str, Any]:
         return {"skipped": result.reason}
     doc, chunks = result
     return {
-        "doc": {key: getattr(doc, key) for key in _DOC_FIELDS},
+        "doc": {
+            **{key: getattr(doc, key) for key in _DOC_FIELDS},
+            **{key: [dataclasses.astuple(x) for x in getattr(doc, key)] for key in _STRUCTURE},
+        },
         "chunks": [[c.position, c.start, c.end, c.tokens] for c in chunks],
     }
 
