@@ -38,7 +38,7 @@ def extract(data: bytes, cap: int | None = None) -> tuple[Assembled, Meta]:
 
 _EDGE_LINES = 3  # lines at the top and the bottom of a page where furniture sits
 _PAGE_NUMBER = re.compile(
-    r"^(?:page\s+)?[-–—]?\s*(?:\d{1,4}|[ivxlc]{1,6})\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?$",
+    r"^(?:page\s++)?[-–—]?\s*+(?:\d{1,4}|[ivxlc]{1,6})\s*+[-–—]?(?:\s*+(?:of|/)\s*+\d{1,4})?$",
     re.IGNORECASE,
 )
 _DIGITS = re.compile(r"\d+")
@@ -58,16 +58,26 @@ def paragraphs(pages: list[str]) -> list[Block]:
     blocks: list[Block] = []
     current: Block | None = None
     previous = ""
+    # A block's text is kept as pieces while it grows (joined once, in linear time).
+    pieces: list[str] = []
+    size = 0
     for text, page in lines:
         if current is not None and _continues(previous, text, width):
-            joined = join_lines(current.text, text, context)
+            joined = join_lines(pieces[-1], text, context)
+            size += len(joined) - len(pieces[-1])
+            pieces[-1] = joined[: len(joined) - len(text)]
+            pieces.append(text)
             if page != current.pages[-1][1]:
-                current.pages.append((len(joined) - len(text), page))
-            current.text = joined
+                current.pages.append((size - len(text), page))
         else:
+            if current is not None:
+                current.text = "".join(pieces)
             current = Block("paragraph", text, pages=[(0, page)])
             blocks.append(current)
+            pieces, size = [text], len(text)
         previous = text
+    if current is not None:
+        current.text = "".join(pieces)
     return blocks
 
 

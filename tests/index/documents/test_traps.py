@@ -15,7 +15,8 @@ from trapfiles import boundary_trap, byline_trap, paragraph_page, pdf_bomb
 from attache.index import chunking
 from attache.index.documents import Document, Skipped, SourceFile, discover, load, read
 from attache.index.documents import clean, metadata
-from attache.index.documents.formats import markdown
+from attache.index.documents.formats import markdown, pdf
+from attache.index.documents.formats import text as plain
 from attache.index.documents.limits import MAX_TEXT_CHARS, text_cap
 from attache.index.documents.names import safe_name, safe_text
 from attache.index.documents.worker import Extractor
@@ -167,6 +168,14 @@ PATTERNS: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
     "copyright": (clean._COPYRIGHT.match, lambda n: "copyright" + " " * n + "x"),
     "markdown-heading": (markdown.extract, lambda n: "# a" + " " * n + "b\n\nText."),
     "markdown-closing": (markdown.extract, lambda n: "# a" + " #" * (n // 2) + "x\n\nText."),
+    "reflow": (plain.extract, lambda n: "The quick brown fox jumps over the lazy dog.\n" * (n // 45)),
+    "reflow-hyphens": (plain.extract, lambda n: "The quick brown fox jumps over the lazy co-\n" * (n // 44)),
+    "pdf-paragraph": (
+        lambda text: pdf.paragraphs([text] * 4),
+        lambda n: "The quick brown fox jumps over the lazy dog near the bank\n" * (n // 240),
+    ),
+    "pdf-page-number": (pdf._PAGE_NUMBER.match, lambda n: "1" + " " * n + "x"),
+    "markdown-list": (markdown.extract, lambda n: "# T\n\n" + "- item [link](http://a)\n" * (n // 24)),
     "title-byline": (metadata._TITLE_BYLINE.match, lambda n: "a (" * (n // 3)),
     "metadata": (metadata.text_metadata, lambda n: "By " + "Jane " * (n // 5)),
     "dates": (metadata.find_date, lambda n: "March " + " " * n + "x 3" + " " * n),
@@ -214,6 +223,22 @@ def test_text_caps_are_absolute_and_relative_to_the_file_size() -> None:
 
 
 # --------------------------------------------------------------------------- time budget
+
+
+def test_the_worker_gives_what_loading_in_process_gives() -> None:
+    from attache.index.documents.worker import work
+
+    text = (
+        "# Charter\n\nThe charter has [three parts](https://example.org/c).\n\n"
+        "## Parts\n\n1. The first part.\n2. The second part.\n3. The third part.\n"
+    ).encode()
+    file = SourceFile(Path("charter.md"), "charter.md", len(text))
+    with Extractor(seconds=30, chunk_size=200, overlap=40) as extractor:
+        assert extractor.extract(file, text) == work(file, text, MAX_TEXT_CHARS, 200, 40)
+        data = pdf_bomb(pages=1, repeats=50)
+        bomb = SourceFile(Path("one.pdf"), "one.pdf", len(data))
+        assert extractor.extract(bomb, data) == work(bomb, data, MAX_TEXT_CHARS, 200, 40)
+
 
 
 def test_extraction_past_its_time_budget_is_stopped_and_the_next_file_still_loads() -> None:
