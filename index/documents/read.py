@@ -26,10 +26,15 @@ from attache.index.documents.discover import (
 
 _LINK_ERRORS = (errno.ELOOP, errno.ENOTDIR, errno.EMLINK)
 _CHANGED_LINK = "symbolic link changed while being read"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _FILE_FLAGS = (
-    os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
+    os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
 )
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+# Where the OS cannot open relative to a folder without following links (not POSIX),
+# the path is checked with realpath and opened by name.
+_WALKS = bool(_NOFOLLOW) and os.open in os.supports_dir_fd
 _CHUNK = 1024 * 1024
 
 
@@ -86,6 +91,12 @@ def _read_at_most(fd: int, max_bytes: int | None) -> bytes:
 
 def _open_inside(root: Path, parts: tuple[str, ...]) -> int:
     """A read-only descriptor of ``root/parts``, never through a link leading outside."""
+    if not _WALKS:
+        real_root = os.path.realpath(root)
+        target = os.path.realpath(os.path.join(root, *parts))
+        if os.path.commonpath([real_root, target]) != real_root:
+            raise _Refused(OUTSIDE_LINK)
+        return os.open(target, _FILE_FLAGS)
     try:
         return _walk(root, parts)
     except OSError as exc:
@@ -108,7 +119,7 @@ def _open_inside(root: Path, parts: tuple[str, ...]) -> int:
 
 def _walk(root: Path, parts: tuple[str, ...]) -> int:
     """Open ``parts`` below ``root`` one component at a time, following no link."""
-    current = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    current = os.open(root, _DIR_FLAGS & ~_NOFOLLOW)
     try:
         for part in parts[:-1]:
             following = os.open(part, _DIR_FLAGS, dir_fd=current)
