@@ -523,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _configure_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.setFormatter(_TerminalFormatter("%(levelname)s: %(message)s"))
     root = logging.getLogger("attache")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -532,6 +532,13 @@ def _configure_logging(verbose: bool) -> None:
     # Libraries' own notes about a bad file would repeat the one warning line per file.
     for noisy in ("pypdf", "trafilatura", "bm25s", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+class _TerminalFormatter(logging.Formatter):
+    """Log lines with control characters shown as escapes (names come from documents)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(escape_terminal(line) for line in super().format(record).split("\n"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -48,8 +48,10 @@ from attache.index.chunking import (
     split_sentences,
     text_sha,
 )
-from attache.index.documents import Document, Skipped, SourceFile, discover, load, read
+from attache.index.documents import Document, Skipped, SourceFile, discover, read
+from attache.index.documents.names import safe_text
 from attache.index.documents.structure import structure_metadata
+from attache.index.documents.worker import Extractor
 from attache.index.embedding import Embedder, model_identity, pack_vectors
 from attache.index.store import ChromaStore, Pointer, Record, version_name, version_of
 
@@ -72,14 +74,19 @@ ProgressCallback = Callable[[str, int, int], None]
 
 
 def chunk_id(source: str, position: int, sha: str) -> str:
-    prefix = hashlib.sha1(source.encode("utf-8")).hexdigest()[:12]
+    # Sources are safe names already (documents.names); never fail on one that is not.
+    prefix = hashlib.sha1(source.encode("utf-8", "backslashreplace")).hexdigest()[:12]
     return f"{prefix}-{position:05d}-{sha}"
 
 
-def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record]:
+def _records(
+    doc: Document, sha256: str, size: int, overlap: int, chunks: list[Any] | None = None
+) -> list[Record]:
     records = []
     heads = {h.start for h in doc.headings}
-    for chunk in chunk_text(doc.text, size, overlap, headings=heads):
+    if chunks is None:
+        chunks = chunk_text(doc.text, size, overlap, headings=heads)
+    for chunk in chunks:
         # a heading is structure, never an answer: it is no sentence of the chunk
         sentences = [
             s for s in split_sentences(chunk.text) if chunk.start + s.start not in heads
@@ -217,6 +224,14 @@ class Indexer:
             self._embedder = self._embedder_factory()
         return self._embedder
 
+    @staticmethod
+    def _skip(report: RebuildReport, skip: Skipped) -> None:
+        """Report a skipped file: names are safe already; a reason may quote a library's
+        error, so it is made safe too."""
+        path, reason = safe_text(skip.path), safe_text(skip.reason)
+        log.warning("skipped %s: %s", path, reason)
+        report.skipped.append(SkippedFile(path=path, reason=reason))
+
     def _step(self, name: str, done: int = 0) -> None:
         self._progress(name, done, 1)
 
@@ -280,7 +295,7 @@ class Indexer:
             if state and previous and (previous.size, previous.mtime_ns) == stat:
                 kept[file.source] = previous
                 continue
-            data = read(file)
+            data = read(file, self.settings.max_file_bytes)
             if isinstance(data, Skipped):
                 skipped.append(data)
                 continue
@@ -296,8 +311,7 @@ class Indexer:
         report.unchanged = len(kept)
         report.removed = len(gone)
         for skip in sorted(skipped, key=lambda s: s.path):
-            log.warning("skipped %s: %s", skip.path, skip.reason)
-            report.skipped.append(SkippedFile(path=skip.path, reason=skip.reason))
+            self._skip(report, skip)
         report.documents = len(kept)
         report.chunks = sum(e.chunks for e in kept.values())
         if not kept and not changes:
@@ -340,35 +354,43 @@ class Indexer:
         group: list[Record] = []
         written = 0
         total = len(plan.changes)
-        for number, change in enumerate(plan.changes, 1):
-            self._progress("reading", number, total)
-            data = read(change.file)
-            doc = data if isinstance(data, Skipped) else load(change.file, data)
-            if isinstance(doc, Skipped):
-                log.warning("skipped %s: %s", doc.path, doc.reason)
-                plan.report.skipped.append(SkippedFile(path=doc.path, reason=doc.reason))
+        extractor = Extractor(
+            settings.extract_seconds, settings.chunk_size, settings.chunk_overlap,
+            settings.max_text_chars,
+        )
+        with extractor:
+            for number, change in enumerate(plan.changes, 1):
+                self._progress("reading", number, total)
+                data = read(change.file, settings.max_file_bytes)
+                # Loading and chunking run in a worker process, within a time budget.
+                extracted = data if isinstance(data, Skipped) else extractor.extract(
+                    change.file, data)
+                if isinstance(extracted, Skipped):
+                    self._skip(plan.report, extracted)
+                    if change.previous:
+                        plan.gone.append(change.previous)
+                        plan.report.removed += 1
+                    continue
+                doc, chunks = extracted
+                records = _records(doc, change.sha256, settings.chunk_size,
+                                   settings.chunk_overlap, chunks)
+                staged.manifest[doc.source] = DocumentEntry(
+                    doc.source, change.sha256, doc.title, doc.kind, [r.id for r in records],
+                    doc.outlet, doc.author, doc.date, url=doc.url, segment=segment,
+                    size=change.stat[0], mtime_ns=change.stat[1],
+                )
                 if change.previous:
                     plan.gone.append(change.previous)
-                    plan.report.removed += 1
-                continue
-            records = _records(doc, change.sha256, settings.chunk_size, settings.chunk_overlap)
-            staged.manifest[doc.source] = DocumentEntry(
-                doc.source, change.sha256, doc.title, doc.kind, [r.id for r in records],
-                doc.outlet, doc.author, doc.date, url=doc.url, segment=segment,
-                size=change.stat[0], mtime_ns=change.stat[1],
-            )
-            if change.previous:
-                plan.gone.append(change.previous)
-                plan.report.updated += 1
-            else:
-                plan.report.added += 1
-            staged.ids.update(r.id for r in records)
-            group.extend(r for r in records if r.id not in present)
-            while len(group) >= EMBED_GROUP:
-                plan.report.embedded += self._write_group(
-                    segment, sources, plan.model, group[:EMBED_GROUP], written)
-                written += EMBED_GROUP
-                group = group[EMBED_GROUP:]
+                    plan.report.updated += 1
+                else:
+                    plan.report.added += 1
+                staged.ids.update(r.id for r in records)
+                group.extend(r for r in records if r.id not in present)
+                while len(group) >= EMBED_GROUP:
+                    plan.report.embedded += self._write_group(
+                        segment, sources, plan.model, group[:EMBED_GROUP], written)
+                    written += EMBED_GROUP
+                    group = group[EMBED_GROUP:]
         if group:
             plan.report.embedded += self._write_group(segment, sources, plan.model, group, written)
         leftover = present - staged.ids

@@ -26,7 +26,8 @@ _ABBREVIATIONS = frozenset(
 )
 # A candidate end of sentence: terminal punctuation, optional closing quotes or
 # brackets, then whitespace and something that can open a sentence.
-_BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9À-Ý])""")
+# Linear: a run of punctuation is tried once, from its start, without backtracking.
+_BOUNDARY = re.compile(r"""(?<![.!?…])[.!?…]++["'”’)\]]*+(?=\s++["'“‘(\[]?[A-Z0-9À-Ý])""")
 _PARAGRAPH = re.compile(r"\n[ \t\u00a0]*\n\s*")
 _TERMINAL = tuple(".!?…:;\"'”’)")
 
@@ -132,14 +133,23 @@ def _is_abbreviation(text: str, end: int) -> bool:
 def _line_breaks(text: str, start: int, end: int) -> list[int]:
     """Single line breaks that end a heading or a list item inside a paragraph."""
     cuts = []
-    for match in re.finditer(r"\n", text[start:end]):
-        at = start + match.start()
-        before = text[start:at].rstrip()
-        after = text[at + 1 : end].lstrip()
-        if before and after and (not before.endswith(_TERMINAL) or after[:1] in "-*•"):
-            if after[:1].isupper() or after[:1] in "-*•\"“" or after[:1].isdigit():
+    newlines = [start + match.start() for match in re.finditer(r"\n", text[start:end])]
+    # The last non-space character before each line break and the first after it, each
+    # found by looking at the lines between breaks once (linear in the paragraph).
+    bounds = [start - 1, *newlines, end]
+    befores, previous = [], ""
+    for i in range(len(newlines)):
+        previous = text[bounds[i] + 1 : bounds[i + 1]].rstrip()[-1:] or previous
+        befores.append(previous)
+    afters, following = [""] * len(newlines), ""
+    for i in range(len(newlines) - 1, -1, -1):
+        following = text[bounds[i + 1] + 1 : bounds[i + 2]].lstrip()[:1] or following
+        afters[i] = following
+    for at, before, after in zip(newlines, befores, afters):
+        if before and after and (before not in _TERMINAL or after in "-*•"):
+            if after.isupper() or after in "-*•\"“" or after.isdigit():
                 cuts.append(at)
-        elif before.endswith(_TERMINAL) and after:
+        elif before in _TERMINAL and before and after:
             cuts.append(at)
     return cuts
 

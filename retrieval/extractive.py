@@ -59,7 +59,9 @@ _NUMBER = re.compile(
     r"dozens|half|third|quarter|percent|several|few|many|single|double|triple|twice)\b",
     re.IGNORECASE,
 )
-_NAME = re.compile(r"\b[A-Z][\w'’.-]*[a-z][\w'’-]*\b")
+# Bounded runs: each capital tried as a start costs a constant, so the time stays linear
+# on document text such as "A.A.A.A…" (unbounded, every start scanned to the run's end).
+_NAME = re.compile(r"\b[A-Z][\w'’.-]{0,63}[a-z][\w'’-]{0,63}\b")
 
 QUESTION_KINDS = (
     ("when", re.compile(r"^\s*(when|what (year|date|time|day|month|century|decade|era|period))\b"

@@ -10,11 +10,18 @@ from attache.index.documents.structure import Heading, Link, ListItem, PageMark
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A candidate file found in the documents folder."""
+    """A candidate file found in the documents folder.
+
+    ``source`` is the safe, printable name it is indexed and shown under; ``root`` and
+    ``parts`` (the folder and the raw path components, as the OS gave them) are what
+    reading opens, checking again what discovery saw.
+    """
 
     path: Path
     source: str
     size: int
+    root: Path | None = None
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

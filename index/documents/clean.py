@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 NEWLINES = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_EDGE_SPACE = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$")
+# Linear: a trailing run is tried once, from its start (no retry inside a long run).
+_EDGE_SPACE = re.compile(
+    r"^[\s\u200b-\u200d\u2060\ufeff]++"
+    r"|(?<![\s\u200b-\u200d\u2060\ufeff])[\s\u200b-\u200d\u2060\ufeff]++$"
+)
 _STRAY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 _BOILERPLATE = re.compile(
@@ -30,7 +35,7 @@ _COOKIE = re.compile(
     r"|(?:accept|reject|manage) (?:all )?cookies|cookie (?:settings|policy|preferences|consent))",
     re.IGNORECASE,
 )
-_COPYRIGHT = re.compile(r"^(?:©|copyright\s*(?:©|\(c\))?\s*\d{4})", re.IGNORECASE)
+_COPYRIGHT = re.compile(r"^(?:©|copyright\s*+(?:(?:©|\(c\))\s*+)?\d{4})", re.IGNORECASE)
 _CREDIT_PHRASE = re.compile(
     r"\b(?:image|photo|picture|photograph|illustration)s?\s+(?:credit|courtesy|source)s?\b",
     re.IGNORECASE,
@@ -160,6 +165,9 @@ _NUMBER_WORDS = frozenset(
     "twenty thirty forty fifty sixty seventy eighty ninety".split()
 )
 _HYPHENATED = re.compile(r"(\w+)-$")
+_HYPHEN_TAIL = 200  # the end of a line a hyphenated word is looked for in
+# Hyphenated forms of a text, e.g. "co-operation": runs tried once, from their start.
+_COMPOUND = re.compile(r"(?<![\w-])\w++(?:-\w++)+")
 
 
 def reflow(text: str) -> str:
@@ -183,17 +191,21 @@ def join_wrapped(lines: list[str], context: str = "") -> list[str]:
     width = max(wrapped)
     if width < _WRAPPED_MIN_WIDTH:
         return lines
-    out = [lines[0]]
+    # Each output line is kept as its pieces: joining never copies the whole line so far.
+    out = [[lines[0]]]
     for previous, line in zip(lines, lines[1:]):
         if (
             _LIST_MARKER.match(line)
             or _FIELD.match(line)
             or not _SHORT_LINE * width <= len(previous) <= _WRAPPED_MAX_WIDTH
         ):
-            out.append(line)
+            out.append([line])
         else:
-            out[-1] = join_lines(out[-1], line, context)
-    return out
+            pieces = out[-1]
+            joined = join_lines(pieces[-1], line, context)
+            pieces[-1] = joined[: len(joined) - len(line)]
+            pieces.append(line)
+    return ["".join(pieces) for pieces in out]
 
 
 def join_lines(before: str, after: str, context: str = "") -> str:
@@ -201,17 +213,29 @@ def join_lines(before: str, after: str, context: str = "") -> str:
     ("coopera-" + "tion"). A hyphen stays when the word is a compound: a number
     word ("twenty-" + "four"), a capitalised part ("Euro-" + "Atlantic"), or a form
     hyphenated elsewhere in `context`."""
-    match = _HYPHENATED.search(before)
+    # Only the end of `before` is looked at: a long paragraph is joined in linear time.
+    match = _HYPHENATED.search(before[-_HYPHEN_TAIL:]) if before.endswith("-") else None
     if match and after[:1].isupper():
         return before + after  # "Euro-" "Atlantic"
     if match and after[:1].islower():
         head = match.group(1)
         tail = re.match(r"\w+", after)
         word = tail.group(0) if tail else ""
-        if head.lower() in _NUMBER_WORDS or (word and f"{head}-{word}" in context):
+        if head.lower() in _NUMBER_WORDS or (word and f"{head}-{word}" in _compounds(context)):
             return before + after
         return before[:-1] + after
     return f"{before} {after}"
+
+
+@lru_cache(maxsize=4)
+def _compounds(context: str) -> frozenset[str]:
+    """Every pair of words joined by a hyphen in ``context`` ("a-b-c": "a-b", "b-c"),
+    found once per text rather than searched for at every line end."""
+    pairs: set[str] = set()
+    for match in _COMPOUND.finditer(context):
+        words = match.group(0).split("-")
+        pairs.update(f"{a}-{b}" for a, b in zip(words, words[1:]))
+    return frozenset(pairs)
 
 
 def normalise(text: str) -> str:

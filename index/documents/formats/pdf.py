@@ -14,16 +14,18 @@ from typing import Any
 
 from attache.index.documents.base import Meta, Skip, short_error
 from attache.index.documents.clean import first_line, join_lines, normalise, strip
+from attache.index.documents.limits import check_text
 from attache.index.documents.metadata import clean_field
 from attache.index.documents.structure import Assembled, Block, assemble
 
 
-def extract(data: bytes) -> tuple[Assembled, Meta]:
-    """PDF: paragraphs of the pages' text, /Title as title."""
+def extract(data: bytes, cap: int | None = None) -> tuple[Assembled, Meta]:
+    """PDF: paragraphs of the pages' text, /Title as title; more than ``cap`` characters
+    of page text skip the file."""
     if b"%PDF-" not in data[:1024]:
         raise Skip("not a PDF file")
     reader = _open_pdf(data)
-    pages, error = _pdf_pages(reader)
+    pages, error = _pdf_pages(reader, cap)
     if not strip("\n".join(pages)):
         if error:
             raise Skip(f"corrupt PDF: {error}")
@@ -36,7 +38,7 @@ def extract(data: bytes) -> tuple[Assembled, Meta]:
 
 _EDGE_LINES = 3  # lines at the top and the bottom of a page where furniture sits
 _PAGE_NUMBER = re.compile(
-    r"^(?:page\s+)?[-–—]?\s*(?:\d{1,4}|(?-i:[ivx]{1,5}))\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?$",
+    r"^(?:page\s++)?[-–—]?\s*+(?:\d{1,4}|(?-i:[ivx]{1,5}))\s*+[-–—]?(?:\s*+(?:of|/)\s*+\d{1,4})?$",
     re.IGNORECASE,
 )
 _DIGITS = re.compile(r"\d+")
@@ -56,16 +58,26 @@ def paragraphs(pages: list[str]) -> list[Block]:
     blocks: list[Block] = []
     current: Block | None = None
     previous = ""
+    # A block's text is kept as pieces while it grows (joined once, in linear time).
+    pieces: list[str] = []
+    size = 0
     for text, page in lines:
         if current is not None and _continues(previous, text, width):
-            joined = join_lines(current.text, text, context)
+            joined = join_lines(pieces[-1], text, context)
+            size += len(joined) - len(pieces[-1])
+            pieces[-1] = joined[: len(joined) - len(text)]
+            pieces.append(text)
             if page != current.pages[-1][1]:
-                current.pages.append((len(joined) - len(text), page))
-            current.text = joined
+                current.pages.append((size - len(text), page))
         else:
+            if current is not None:
+                current.text = "".join(pieces)
             current = Block("paragraph", text, pages=[(0, page)])
             blocks.append(current)
+            pieces, size = [text], len(text)
         previous = text
+    if current is not None:
+        current.text = "".join(pieces)
     return blocks
 
 
@@ -143,7 +155,7 @@ def _open_pdf(data: bytes) -> Any:
     return reader
 
 
-def _pdf_pages(reader: Any) -> tuple[list[str], str | None]:
+def _pdf_pages(reader: Any, cap: int | None = None) -> tuple[list[str], str | None]:
     """Text of each page, and the first error met (if any)."""
     try:
         pages = list(reader.pages)
@@ -151,11 +163,15 @@ def _pdf_pages(reader: Any) -> tuple[list[str], str | None]:
         return [], short_error(exc)
     texts: list[str] = []
     error: str | None = None
+    total = 0
     for page in pages:
         try:
             texts.append(page.extract_text() or "")
         except Exception as exc:  # keep the readable pages
             error = error or short_error(exc)
+            continue
+        total += len(texts[-1])
+        check_text(total, cap)
     if not pages and error is None:
         error = "no pages"
     return texts, error
