@@ -35,19 +35,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from attache.errors import NoUsableDocuments, RebuildBusy
+from attache.errors import DataFolderError, NoUsableDocuments, RebuildBusy
 from attache.models import RebuildReport, SkippedFile
 from attache.index import chunk_meta as cm
 from attache.index.catalog import Catalog, DocumentEntry, Manifest, VersionState, version_state
 from attache.index.chunk_meta import SENTENCE_VECTORS
 from attache.index.chunking import (
+    chunk_context,
     chunk_text,
     contextual_text,
     parse_spans,
     split_sentences,
     text_sha,
 )
-from attache.index.documents import Document, Skipped, SourceFile, discover, load, read
+from attache.index.documents import Document, Skipped, SourceFile, discover, read
+from attache.index.documents.names import safe_text
+from attache.index.documents.structure import structure_metadata
+from attache.index.documents.worker import Extractor
 from attache.index.embedding import Embedder, model_identity, pack_vectors
 from attache.index.store import ChromaStore, Pointer, Record, version_name, version_of
 
@@ -70,14 +74,23 @@ ProgressCallback = Callable[[str, int, int], None]
 
 
 def chunk_id(source: str, position: int, sha: str) -> str:
-    prefix = hashlib.sha1(source.encode("utf-8")).hexdigest()[:12]
+    # Sources are safe names already (documents.names); never fail on one that is not.
+    prefix = hashlib.sha1(source.encode("utf-8", "backslashreplace")).hexdigest()[:12]
     return f"{prefix}-{position:05d}-{sha}"
 
 
-def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record]:
+def _records(
+    doc: Document, sha256: str, size: int, overlap: int, chunks: list[Any] | None = None
+) -> list[Record]:
     records = []
-    for chunk in chunk_text(doc.text, size, overlap):
-        sentences = split_sentences(chunk.text)
+    heads = {h.start for h in doc.headings}
+    if chunks is None:
+        chunks = chunk_text(doc.text, size, overlap, headings=heads)
+    for chunk in chunks:
+        # a heading is structure, never an answer: it is no sentence of the chunk
+        sentences = [
+            s for s in split_sentences(chunk.text) if chunk.start + s.start not in heads
+        ]
         meta: dict[str, Any] = {
             cm.SENTENCE_SPANS: ";".join(f"{s.start}-{s.end}" for s in sentences),
             cm.SOURCE: doc.source,
@@ -87,12 +100,13 @@ def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record
             cm.START: chunk.start,
             cm.END: chunk.end,
             cm.DOC_SHA: sha256,
-            cm.TEXT_SHA: text_sha(contextual_text(doc.title, chunk.text)),
         }
         for key in cm.DOCUMENT_FIELDS:
             value = getattr(doc, key)
             if value:
                 meta[key] = value
+        meta.update(structure_metadata(doc, chunk.start, chunk.end))
+        meta[cm.TEXT_SHA] = text_sha(contextual_text(chunk_context(meta), chunk.text))
         records.append(Record(chunk_id(doc.source, chunk.position, chunk.sha), chunk.text, meta))
     return records
 
@@ -185,15 +199,20 @@ class Indexer:
     def rebuild(self) -> RebuildReport:
         from filelock import FileLock, Timeout
 
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         lock_path = self.settings.data_dir / LOCK_FILE
         lock = FileLock(str(lock_path), timeout=0)
         try:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             lock.acquire()
-        except Timeout:
+        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
             raise RebuildBusy(
                 f"another rebuild is running on {self.settings.data_dir} (lock {lock_path}); "
                 "try again when it has finished"
+            ) from None
+        except OSError as exc:  # read-only, not a folder, no permission
+            raise DataFolderError(
+                f"cannot write the data folder {self.settings.data_dir} "
+                f"({exc.strerror or type(exc).__name__}): check ATTACHE_DATA_DIR"
             ) from None
         try:
             return self._rebuild()
@@ -204,6 +223,14 @@ class Indexer:
         if self._embedder is None:
             self._embedder = self._embedder_factory()
         return self._embedder
+
+    @staticmethod
+    def _skip(report: RebuildReport, skip: Skipped) -> None:
+        """Report a skipped file: names are safe already; a reason may quote a library's
+        error, so it is made safe too."""
+        path, reason = safe_text(skip.path), safe_text(skip.reason)
+        log.warning("skipped %s: %s", path, reason)
+        report.skipped.append(SkippedFile(path=path, reason=reason))
 
     def _step(self, name: str, done: int = 0) -> None:
         self._progress(name, done, 1)
@@ -268,7 +295,7 @@ class Indexer:
             if state and previous and (previous.size, previous.mtime_ns) == stat:
                 kept[file.source] = previous
                 continue
-            data = read(file)
+            data = read(file, self.settings.max_file_bytes)
             if isinstance(data, Skipped):
                 skipped.append(data)
                 continue
@@ -284,8 +311,7 @@ class Indexer:
         report.unchanged = len(kept)
         report.removed = len(gone)
         for skip in sorted(skipped, key=lambda s: s.path):
-            log.warning("skipped %s: %s", skip.path, skip.reason)
-            report.skipped.append(SkippedFile(path=skip.path, reason=skip.reason))
+            self._skip(report, skip)
         report.documents = len(kept)
         report.chunks = sum(e.chunks for e in kept.values())
         if not kept and not changes:
@@ -328,34 +354,43 @@ class Indexer:
         group: list[Record] = []
         written = 0
         total = len(plan.changes)
-        for number, change in enumerate(plan.changes, 1):
-            self._progress("reading", number, total)
-            data = read(change.file)
-            doc = data if isinstance(data, Skipped) else load(change.file, data)
-            if isinstance(doc, Skipped):
-                log.warning("skipped %s: %s", doc.path, doc.reason)
-                plan.report.skipped.append(SkippedFile(path=doc.path, reason=doc.reason))
+        extractor = Extractor(
+            settings.extract_seconds, settings.chunk_size, settings.chunk_overlap,
+            settings.max_text_chars,
+        )
+        with extractor:
+            for number, change in enumerate(plan.changes, 1):
+                self._progress("reading", number, total)
+                data = read(change.file, settings.max_file_bytes)
+                # Loading and chunking run in a worker process, within a time budget.
+                extracted = data if isinstance(data, Skipped) else extractor.extract(
+                    change.file, data)
+                if isinstance(extracted, Skipped):
+                    self._skip(plan.report, extracted)
+                    if change.previous:
+                        plan.gone.append(change.previous)
+                        plan.report.removed += 1
+                    continue
+                doc, chunks = extracted
+                records = _records(doc, change.sha256, settings.chunk_size,
+                                   settings.chunk_overlap, chunks)
+                staged.manifest[doc.source] = DocumentEntry(
+                    doc.source, change.sha256, doc.title, doc.kind, [r.id for r in records],
+                    doc.outlet, doc.author, doc.date, url=doc.url, segment=segment,
+                    size=change.stat[0], mtime_ns=change.stat[1],
+                )
                 if change.previous:
                     plan.gone.append(change.previous)
-                    plan.report.removed += 1
-                continue
-            records = _records(doc, change.sha256, settings.chunk_size, settings.chunk_overlap)
-            staged.manifest[doc.source] = DocumentEntry(
-                doc.source, change.sha256, doc.title, doc.kind, [r.id for r in records],
-                doc.outlet, doc.author, doc.date, segment, *change.stat,
-            )
-            if change.previous:
-                plan.gone.append(change.previous)
-                plan.report.updated += 1
-            else:
-                plan.report.added += 1
-            staged.ids.update(r.id for r in records)
-            group.extend(r for r in records if r.id not in present)
-            while len(group) >= EMBED_GROUP:
-                plan.report.embedded += self._write_group(
-                    segment, sources, plan.model, group[:EMBED_GROUP], written)
-                written += EMBED_GROUP
-                group = group[EMBED_GROUP:]
+                    plan.report.updated += 1
+                else:
+                    plan.report.added += 1
+                staged.ids.update(r.id for r in records)
+                group.extend(r for r in records if r.id not in present)
+                while len(group) >= EMBED_GROUP:
+                    plan.report.embedded += self._write_group(
+                        segment, sources, plan.model, group[:EMBED_GROUP], written)
+                    written += EMBED_GROUP
+                    group = group[EMBED_GROUP:]
         if group:
             plan.report.embedded += self._write_group(segment, sources, plan.model, group, written)
         leftover = present - staged.ids
@@ -510,8 +545,7 @@ class Indexer:
         embedder = self._embed()
         texts, spans = [], []
         for record in records:
-            title = str(record.metadata[cm.TITLE])
-            texts.append(contextual_text(title, record.text))
+            texts.append(contextual_text(chunk_context(record.metadata), record.text))
             shift = len(texts[-1]) - len(record.text)
             spans.append([(a + shift, b + shift) for a, b in parse_spans(record.metadata)])
         shas = [r.metadata[cm.TEXT_SHA] for r in records]

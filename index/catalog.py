@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from attache.index import chunk_meta as cm
-from attache.index.chunking import contextual_text
+from attache.index.chunking import chunk_context, contextual_text
 from attache.index.lexical import LexicalIndex, VersionLexical
 from attache.index.store import ChromaStore, Pointer, Record, write_json_atomic
 
 MANIFEST_FILE = "manifest.json"
 LEXICAL_DIR = "lexical"
 VERSIONS_DIR = "versions"
-DOC_FIELDS = (cm.TITLE, cm.KIND, cm.OUTLET, cm.AUTHOR, cm.DATE)
+DOC_FIELDS = (cm.TITLE, cm.KIND, cm.OUTLET, cm.AUTHOR, cm.DATE, cm.URL)
 
 
 @dataclass
@@ -43,6 +43,7 @@ class DocumentEntry:
     outlet: str | None = None
     author: str | None = None
     date: str | None = None
+    url: str | None = None
     segment: str = ""
     size: int = -1
     mtime_ns: int = -1
@@ -130,6 +131,7 @@ def manifest_from_records(records: Iterable[Record], segment: str = "") -> Manif
             outlet=meta.get(cm.OUTLET),
             author=meta.get(cm.AUTHOR),
             date=meta.get(cm.DATE),
+            url=meta.get(cm.URL),
             segment=segment,
         )
     return manifest
@@ -154,7 +156,7 @@ def lexical_texts(records: Iterable[Record]) -> tuple[list[str], list[str]]:
         key=lambda r: (str(r.metadata.get(cm.SOURCE)), int(r.metadata.get(cm.POSITION, 0))),
     )
     return [r.id for r in ordered], [
-        contextual_text(str(r.metadata.get(cm.TITLE, "")), r.text) for r in ordered
+        contextual_text(chunk_context(r.metadata), r.text) for r in ordered
     ]
 
 

@@ -39,6 +39,12 @@ ANSWER_THRESHOLD = 1.35
 TYPE_PENALTY = 1.0
 
 
+def provenance(metadata: dict[str, Any]) -> dict[str, str | None]:
+    """A citation's url, outlet and date, from its chunk's metadata."""
+    return {key: (str(metadata[key]) if metadata.get(key) else None)
+            for key in ("url", "outlet", "date")}
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
@@ -50,6 +56,7 @@ class Answer:
     resolved_question: str = ""
     note: str = ""
     evidence: float = 0.0
+    log_id: int | None = None  # the question's row in the question log, when logged
 
     def to_result(self, question_id: str | None = None) -> AskResult:
         """The `ask --json` contract."""
@@ -188,11 +195,21 @@ def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:
     parts = []
     for item in sentences:
         n = len(citations) + 1
+        heading, page = place(item.passage, item.start)
         citations.append(
             Citation(
                 n=n, source=item.passage.source, title=item.passage.title,
                 quote=item.text, start=item.start, end=item.end,
+                heading=heading or None, page=page,
+                **provenance(item.passage.metadata),
             )
         )
         parts.append(f"{item.text} [{n}]")
     return " ".join(parts), citations
+
+
+def place(passage: Passage, start: int) -> tuple[str, int | None]:
+    """The heading path and the page (PDF) at document offset `start` in a passage."""
+    from attache.index.documents.structure import located
+
+    return located(passage.metadata, start - passage.start)

@@ -132,17 +132,17 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 def bench_build(settings: Any, docs: Path, data_dir: Path, embedder: Any) -> dict[str, Any]:
     """A full build, then the floor: the same texts through the same model alone."""
-    from attache.index.chunking import contextual_text
+    from attache.index.chunking import chunk_context, contextual_text
     from attache.retrieval.service import Attache
 
     build_settings = settings.model_copy(update={"docs_dir": docs, "data_dir": data_dir})
-    service = Attache(build_settings, embedder=embedder)
+    service = Attache(build_settings, embedder=embedder, question_log=None)
     started = time.perf_counter()
     report = service.rebuild()
     build = time.perf_counter() - started
     from attache.index.catalog import version_records
 
-    texts = [contextual_text(str(r.metadata.get("title", "")), r.text)
+    texts = [contextual_text(chunk_context(r.metadata), r.text)
              for r in version_records(service.store, service.store.pointer())]
     started = time.perf_counter()
     embedder.embed_documents(texts)
@@ -163,7 +163,7 @@ def query_worker(data_dir: str, questions_file: str) -> None:
     from attache.retrieval.service import Attache
 
     questions = json.loads(Path(questions_file).read_text(encoding="utf-8"))
-    service = Attache(Settings(data_dir=Path(data_dir)))
+    service = Attache(Settings(data_dir=Path(data_dir)), question_log=None)
     started = time.perf_counter()
     service.warm_up()
     load = time.perf_counter() - started

@@ -2,7 +2,8 @@
 
 Question files are JSON lines with `question` (and optionally `id`), plus either
 SQuAD-style gold answers (`answers`, `doc`) or the seeds format (`expect_any` with
-`expect_source`, or `expect_refusal`).
+`expect_source`, or `expect_refusal`), or what `attache feedback export` writes
+(`expect_sources`: an answer citing every one of them; `recheck`: only reported).
 """
 
 from __future__ import annotations
@@ -122,10 +123,15 @@ def judge(item: dict[str, Any], result: AskResult, scores: Scores) -> dict[str, 
         scores.hit1 += verdict["hit_at_1"]
         scores.hit5 += verdict["hit_at_5"]
         scores.answer_hit += verdict["answer_hit"]
-    if "expect_any" in item or item.get("expect_refusal"):
+    if item.get("recheck"):
+        verdict["answered"] = result.answered
+    if "expect_any" in item or item.get("expect_refusal") or item.get("expect_sources"):
         scores.checked += 1
         if item.get("expect_refusal"):
             ok = not result.answered
+        elif "expect_any" not in item:
+            cited = {c.source for c in result.citations}
+            ok = result.answered and set(item["expect_sources"]) <= cited
         else:
             wanted = [w.lower() for w in item.get("expect_any", [])]
             source = item.get("expect_source")

@@ -96,6 +96,12 @@ class Retriever:
     def pointer(self) -> Pointer:
         return self._current().pointer
 
+    @property
+    def version(self) -> int | None:
+        """The index version the last search used (None before the first)."""
+        current = self._version
+        return current.pointer.version if current is not None else None
+
     def _current(self) -> _Version:
         now = time.monotonic()
         with self._lock:

@@ -26,14 +26,27 @@ from attache.bot.discord.client import (
     run_bot,
 )
 from attache.bot.discord.commands import REINDEX_BUSY, REINDEX_STARTED
+from attache.bot.discord.feedback import (
+    THANKS_COMMENT,
+    THANKS_UP,
+    VOTE_EXPIRED,
+    VoteButton,
+    WhyModal,
+)
 from attache.bot.discord.gate import BUSY, USER_BUSY, Gate
 from attache.bot.discord.views import CITE_PREFIX, EXPIRED_SOURCES, NO_MENTIONS, PassageButton
+try:
+    from tests.inert_markdown import live_markdown
+except ImportError:  # tests/ is on sys.path
+    from inert_markdown import live_markdown
+
 from attache.errors import DocumentsFolderError, NoIndex, RebuildBusy
 from attache.models import DocumentInfo, IndexStatus, RebuildReport
 from attache.index.settings import Settings
 from attache.models import Citation
 from attache.retrieval.answer import NO_ANSWER, Answer
 from attache.retrieval.conversation import Conversation
+from attache.retrieval.questionlog import MAX_COMMENT_CHARS, Origin
 from attache.retrieval.search import Passage
 from attache.retrieval.service import Attache
 
@@ -83,7 +96,9 @@ def fake_service(calls: Calls | None = None, answer: Answer | None = None) -> An
     service = create_autospec(Attache, instance=True, spec_set=True)
     reply = answer or make_answer()
 
-    def ask(question: str, conversation: Conversation | None = None) -> Answer:
+    def ask(question: str, conversation: Conversation | None = None,
+            origin: Origin | None = None) -> Answer:
+        assert origin is not None and origin.front_end == "discord"
         if calls is not None:
             calls.append("ask")
         if conversation is not None:
@@ -205,6 +220,7 @@ def make_message(content: str, channel: Any, *, author_id: int = USER_ID, bot_au
     message.guild = create_autospec(discord.Guild, instance=True, spec_set=True)
     message.type = discord.MessageType.default
     message.mentions = mentions or []
+    message.reference = None
     message.to_reference.return_value = create_autospec(discord.MessageReference, instance=True)
     return message
 
@@ -265,7 +281,8 @@ def test_create_bot_registers_commands_from_the_environment(
     monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
     bot = create_bot()
     assert isinstance(bot, AttacheBot)
-    assert {c.name for c in bot.tree.get_commands()} == {"ask", "sources", "help", "reindex"}
+    assert {c.name for c in bot.tree.get_commands()} == {
+        "ask", "sources", "help", "reindex", "add", "upload", "gaps", "stats"}
     ask = bot.tree.get_command("ask")
     assert ask is not None and [p.name for p in ask.parameters] == ["question"]
     assert bot.settings.discord_max_in_flight == 3 and bot.gate.max_in_flight == 3
@@ -386,7 +403,7 @@ def test_busy_past_the_cap_on_questions_in_flight() -> None:
     service = fake_service()
     answer = make_answer()
 
-    def slow_ask(question: str, conversation: Any = None) -> Answer:
+    def slow_ask(question: str, conversation: Any = None, origin: Any = None) -> Answer:
         started.release()
         assert release.wait(TIMEOUT)
         return answer
@@ -426,7 +443,7 @@ def test_one_member_cannot_hold_every_slot() -> None:
     service = fake_service()
     answer = make_answer()
 
-    def slow_ask(question: str, conversation: Any = None) -> Answer:
+    def slow_ask(question: str, conversation: Any = None, origin: Any = None) -> Answer:
         started.release()
         assert release.wait(TIMEOUT)
         return answer
@@ -517,7 +534,7 @@ def test_mention_syntax_from_documents_and_questions_is_neutralised() -> None:
     for text in texts:
         assert not raw.search(text), text
     content = interaction.followup.send.call_args.kwargs["content"]
-    assert "<https://evil.example/x>" in content  # no link preview
+    assert "`https://evil.example/x`" in content  # shown, not linked, no preview
     assert "[1]" in content
     for call in interaction.followup.send.call_args_list:
         assert call.kwargs["allowed_mentions"] is NO_MENTIONS
@@ -549,6 +566,24 @@ def test_errors_become_a_short_generic_message_without_leaks(
         assert "Traceback" not in text and "/" not in text and "token" not in text
     interaction.channel.create_thread.assert_not_called()
     assert any(r.exc_info for r in caplog.records)  # logged, with its stack trace
+    assert bot.gate.in_flight == 0
+
+
+def test_an_error_after_part_of_the_answer_keeps_that_part() -> None:
+    bot = make_bot(fake_service(answer=many_citations(30)))
+    interaction = make_interaction()
+    original = interaction.followup.send.side_effect
+
+    def send(*args: Any, **kwargs: Any) -> Any:
+        if interaction.followup.send.call_count == 2:
+            raise RuntimeError("the connection dropped")
+        return original(*args, **kwargs)
+
+    interaction.followup.send.side_effect = send
+    run(lambda: bot.commands.handle_ask(interaction, "Many sources?"))
+    interaction.delete_original_response.assert_not_called()  # the first part stays
+    last = interaction.followup.send.call_args
+    assert last.args == (GENERIC_ERROR,) and last.kwargs["ephemeral"] is True
     assert bot.gate.in_flight == 0
 
 
@@ -654,7 +689,7 @@ def test_follow_up_in_a_bot_thread_continues_its_conversation() -> None:
     bot = make_bot(service)
     conversation = Conversation()
     conversation.add("Who announced the office?", "Who announced the office?", "Blinken.", True)
-    bot.conversations.add(THREAD_ID, conversation)
+    bot.conversations.add(THREAD_ID, conversation, USER_ID)
     thread = make_thread()
     message = make_message("What will it focus on?", thread)
 
@@ -714,20 +749,78 @@ def test_message_questions_get_the_same_checks() -> None:
     now = [50.0]
     service = fake_service()
     bot = make_bot(service, clock=lambda: now[0], discord_max_question_chars=30)
-    bot.conversations.add(THREAD_ID, Conversation())
+    bot.conversations.add(THREAD_ID, Conversation(), USER_ID)
     thread = make_thread()
+    channel = make_text_channel()
 
     async def body() -> None:
-        await bot.on_message(make_message("x " * 40, thread))
+        await bot.on_message(make_message("why " * 10 + "?", thread))
         await bot.on_message(make_message("A fine question?", thread))
-        await bot.on_message(make_message("Another one right away?", thread))
+        await bot.on_message(make_message("Another one right away?", thread))  # silent
+        await bot.on_message(make_message(f"<@{BOT_ID}> And in a channel?", channel,
+                                          mentions=[bot.user]))
 
     run(body)
     assert service.ask.call_count == 1
     replies = [c.args[0] for c in thread.send.call_args_list if c.args]
-    assert "30 characters" in replies[0] and replies[1].startswith("Please wait")
+    assert len(replies) == 1 and "30 characters" in replies[0]
+    assert channel.send.call_args.args[0].startswith("Please wait")  # told where it was asked
     for call in thread.send.call_args_list:
         assert call.kwargs["allowed_mentions"] is NO_MENTIONS
+
+
+def test_in_its_threads_the_bot_answers_only_questions() -> None:
+    now = [100.0]
+    service = fake_service()
+    bot = make_bot(service, clock=lambda: now[0])
+    bot.conversations.add(THREAD_ID, Conversation(), USER_ID)
+    thread = make_thread()
+    other = USER_ID + 7
+    earlier = create_autospec(discord.Message, instance=True, spec_set=True)
+    earlier.author = bot.user
+    reply_to_bot = make_message("the budget, then", thread, author_id=other)
+    reply_to_bot.reference = create_autospec(discord.MessageReference, instance=True,
+                                             spec_set=True)
+    reply_to_bot.reference.resolved = earlier
+
+    async def say(message: Any) -> None:
+        now[0] += 6.0  # past the cooldown each time
+        await bot.on_message(message)
+
+    async def body() -> None:
+        await say(make_message("thanks!", thread))  # the asker, not a question
+        await say(make_message("", thread))  # an attachment alone
+        await say(make_message("What about the budget?", thread, author_id=other))  # not theirs
+        await say(make_message("ok, noted", thread))
+        asked = service.ask.call_count
+        assert asked == 0 and thread.send.call_count == 0
+        await say(make_message("What will it focus on?", thread))  # the asker's question
+        await say(make_message("how much did it cost", thread))  # reads as one too
+        await say(make_message(f"<@{BOT_ID}> and the budget", thread, author_id=other,
+                               mentions=[bot.user]))  # addressed to the bot
+        await say(reply_to_bot)  # a reply to the bot
+        assert service.ask.call_count == 4
+        burst = [make_message(f"Question {n}?", thread) for n in range(5)]
+        for message in burst:  # all within the cooldown
+            await bot.on_message(message)
+
+    run(body)
+    assert [c.args[0] for c in service.ask.call_args_list] == [
+        "What will it focus on?", "how much did it cost", "and the budget", "the budget, then",
+        "Question 0?"]
+    assert thread.send.call_count == 5  # the answers, and not one "please wait"
+    assert all(not c.args for c in thread.send.call_args_list)
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("What will it focus on?", True), ("who approved it", True), ("Tell me more", True),
+    ("explain the budget", True), ("and the budget?", True), ("thanks!", False),
+    ("Thank you, that helps.", False), ("", False), ("ok", False), ("whoa", False),
+])
+def test_reads_as_question(text: str, question: bool) -> None:
+    from attache.bot.discord.messages import reads_as_question
+
+    assert reads_as_question(text) is question
 
 
 def test_thread_conversations_are_bounded_least_recently_used_first() -> None:
@@ -771,29 +864,38 @@ def reindex(bot: AttacheBot, interaction: Any) -> Callable[[], Awaitable[None]]:
     return body
 
 
-@pytest.mark.parametrize(("permissions", "roles", "admin_role", "allowed"), [
-    (discord.Permissions(manage_guild=True), (), None, True),
-    (discord.Permissions(administrator=True), (), None, True),
-    (discord.Permissions.none(), (make_role(42, "Archivists"),), "archivists", True),
-    (discord.Permissions.none(), (make_role(42, "Archivists"),), "42", True),
-    (discord.Permissions.none(), (make_role(43, "Readers"),), "Archivists", False),
-    (discord.Permissions.none(), (make_role(43, "Readers"),), "42", False),
-    (discord.Permissions(send_messages=True, manage_messages=True), (), None, False),
+@pytest.mark.parametrize(("permissions", "roles", "admin", "allowed"), [
+    (discord.Permissions(manage_guild=True), (), {}, True),
+    (discord.Permissions(administrator=True), (), {}, True),
+    (discord.Permissions.none(), (make_role(42, "Archivists"),),
+     {"discord_admin_role_ids": [7, 42]}, True),
+    (discord.Permissions.none(), (make_role(42, "Archivists"),), {"discord_admin_role": "42"},
+     True),  # the older setting, holding an id
+    # a role created with the admin role's name is not the admin role
+    (discord.Permissions.none(), (make_role(43, "Archivists"),),
+     {"discord_admin_role_ids": [42]}, False),
+    (discord.Permissions.none(), (make_role(43, "Archivists"),),
+     {"discord_admin_role": "Archivists"}, False),
+    (discord.Permissions.none(), (make_role(43, "Readers"),), {"discord_admin_role": "42"}, False),
+    (discord.Permissions(send_messages=True, manage_messages=True, manage_roles=True), (), {},
+     False),
 ])
 def test_reindex_permissions(permissions: discord.Permissions, roles: tuple[Any, ...],
-                             admin_role: str | None, allowed: bool) -> None:
+                             admin: dict[str, Any], allowed: bool) -> None:
     service = fake_service()
     service.rebuild.return_value = make_report()
-    bot = make_bot(service, discord_admin_role=admin_role)
+    bot = make_bot(service, **admin)
     interaction = make_interaction(permissions=permissions, roles=roles)
 
     run(reindex(bot, interaction))
 
     if allowed:
         service.rebuild.assert_called_once()
-        assert interaction.response.send_message.call_args.args[0] == REINDEX_STARTED
-        report = interaction.followup.send.call_args.args[0]
-        assert report.startswith("Reindex done in 1.5 s: 1 added, 0 updated, 0 removed")
+        started = interaction.response.send_message.call_args
+        assert started.args[0] == REINDEX_STARTED and started.kwargs["ephemeral"] is True
+        report = interaction.followup.send.call_args
+        assert report.args[0].startswith("Reindex done in 1.5 s: 1 added, 0 updated, 0 removed")
+        assert report.kwargs["ephemeral"] is True  # skipped files are named: the admin only
     else:
         service.rebuild.assert_not_called()
         refusal = interaction.response.send_message.call_args
@@ -852,6 +954,15 @@ def test_reindex_failures_are_reported_without_paths(error: Exception, expected:
     report = interaction.followup.send.call_args.args[0]
     assert expected in report
     assert "/home" not in report and "/srv" not in report and "token" not in report
+
+
+def test_an_admin_role_given_by_name_is_ignored_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="attache.discord"):
+        bot = make_bot(discord_admin_role="Archivists")
+    assert "ATTACHE_DISCORD_ADMIN_ROLE_IDS" in caplog.text
+    assert bot.commands.admin_role_ids() == set()
 
 
 def test_reindex_report_truncates_skipped_reasons() -> None:
@@ -1115,21 +1226,262 @@ def test_thread_names_are_short_and_inert() -> None:
     assert fmt.thread_name("<@123456789012345678>") == "Attaché"
 
 
-def test_no_previews_wraps_urls_once() -> None:
-    text = "See https://a.example/x, and <https://b.example/y> or (http://c.example)."
+def test_urls_are_shown_as_code_never_as_links() -> None:
+    text = ("See https://a.example/x, and <https://b.example/y> or (http://c.example). "
+            "Join discord.gg/abc!")
     assert fmt.no_previews(text) == (
-        "See <https://a.example/x>, and <https://b.example/y> or (<http://c.example>).")
+        "See `https://a.example/x`, and `https://b.example/y` or (`http://c.example`). "
+        "Join `discord.gg/abc`!")
 
 
 def test_module_imports_no_retrieval_code() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, attache.bot.discord.client; "
-            "print(sorted(m for m in sys.modules if m.startswith(('retrieval', 'chromadb', "
-            "'onnxruntime', 'index.'))))")
+    code = ("import sys, attache.bot.discord.client, attache.bot.discord.commands, "
+            "attache.bot.discord.messages; "
+            "print(sorted(m for m in sys.modules if m.startswith(('attache.retrieval.service', "
+            "'attache.retrieval.search', 'attache.index', 'chromadb', 'onnxruntime', "
+            "'llama_index', 'tiktoken', 'bm25s'))))")
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+HOSTILE = (
+    "# Urgent: the ambassador resigned\n"
+    "-# posted by the press office\n"
+    "> quoted from nowhere\n"
+    "- a list item\n"
+    "Read [the official notice](https://evil.example/phish) and [1](https://evil.example/1) "
+    "now. The review is ||secret until March|| and **loud** __under__ ~~gone~~ `code`; "
+    "join discord.gg/evilcorp or <https://evil.example/x>."
+)
+
+
+def test_markdown_from_documents_questions_and_the_llm_arrives_inert() -> None:
+    citation = Citation(n=1, source="notes/[x](https://evil.example/p).txt",
+                        title="# Budget [notice](https://evil.example/t) ||s||",
+                        quote=HOSTILE, start=0, end=len(HOSTILE))
+    answer = make_answer(text=HOSTILE + " [1]", citations=[citation],
+                         passages=[passage(citation.source, HOSTILE, 0, title=citation.title)])
+    refusal = make_answer(answered=False, passages=[passage("a.txt", HOSTILE, 0,
+                                                            title=citation.title)])
+    messages = fmt.answer_messages(answer) + fmt.answer_messages(refusal)
+    texts = [m.content or "" for m in messages]
+    for message in messages:
+        for embed in message.embeds:
+            data = embed.to_dict()
+            texts += [data.get("title", ""), data.get("description", "")]
+            texts += [f["name"] for f in data.get("fields", [])]
+            texts += [f["value"] for f in data.get("fields", [])]
+    for embed in fmt.passage_embeds(citation, HOSTILE):
+        texts += [embed.title or "", embed.description or ""]
+    for text in texts:
+        assert live_markdown(text) == [], text
+    content = texts[0]
+    # the words are all still there, only inert
+    for words in ("Urgent: the ambassador resigned", "posted by the press office",
+                  "the official notice", "secret until March", "`https://evil.example/phish`",
+                  "`discord.gg/evilcorp`", "[1]"):
+        assert words in content.replace("\\", ""), words
+
+
+def test_the_checker_sees_live_markdown() -> None:
+    assert set(live_markdown(HOSTILE)) == {"masked link", "heading, subtext or quote", "list",
+                                           "spoiler", "bold", "underline", "strike", "link"}
+    assert live_markdown(fmt.safe_text(HOSTILE)) == []
+
+
+def test_a_cut_never_leaves_a_url_code_span_open() -> None:
+    text = fmt.safe_text("word " * 10 + "https://evil.example/" + "a" * 200 + " tail")
+    clipped = fmt.clip(text, 80)
+    assert clipped.count("`") % 2 == 0 and len(clipped) <= 80
+    assert "evil.example" not in clipped
+
+
+def test_passage_embeds_stay_within_6000_with_long_paths() -> None:
+    source = "deep/" * 600 + "source.txt"  # 3,010 characters
+    citation = Citation(n=1, source=source, title="T" * 400, quote="q", start=0, end=1)
+    text = " ".join(f"Sentence {n} of a very long passage." for n in range(900))
+    embeds = fmt.passage_embeds(citation, text)
+    for embed in embeds:
+        assert len(embed) <= fmt.EMBED_TOTAL_LIMIT
+        assert_embed_limits([embed])
+    answer = make_answer(text="Yes. [1]", citations=[citation], passages=[])
+    for message in fmt.answer_messages(answer):
+        assert sum(len(e) for e in message.embeds) <= fmt.EMBED_TOTAL_LIMIT
+
+
+def test_split_message_takes_linear_time() -> None:
+    """4 MB of answer once took 1.5 s to split; eight times the text now takes about eight
+    times as long, far from the 64 of a quadratic split (best of five runs each, compared
+    within this run)."""
+    import timeit
+
+    def best(text: str) -> float:
+        return min(timeit.repeat(lambda: fmt.split_message(text), number=1, repeat=5))
+
+    small = sentences_text(random.Random(3), 1000)
+    assert best(small * 8) < 24 * best(small)
+    word = "x" * 200_000  # one word, cut in pieces
+    assert best(word * 8) < 24 * best(word)
+
+
+def test_messages_are_made_off_the_event_loop() -> None:
+    seen: list[str] = []
+    original = fmt.answer_messages
+
+    def recording(answer: Answer) -> list[fmt.OutgoingMessage]:
+        seen.append(threading.current_thread().name)
+        return original(answer)
+
+    bot = make_bot()
+    interaction = make_interaction()
+    fmt.answer_messages = recording  # type: ignore[assignment]
+    try:
+        run(lambda: bot.commands.handle_ask(interaction, "Who approved it?"))
+    finally:
+        fmt.answer_messages = original  # type: ignore[assignment]
+    assert seen and all(name != threading.main_thread().name for name in seen)
+    assert interaction.followup.send.call_args.kwargs["content"] == "Pompeo approved it. [1]"
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def _routed_vote(custom_id: str, click: Any) -> Any:
+    """A click routed as discord.py does: a new item from the custom id."""
+    match = VoteButton.__discord_ui_compiled_template__.fullmatch(custom_id)
+    assert match is not None
+    return run(lambda: VoteButton.from_custom_id(click, discord.ui.Button(), match))
+
+
+def _press(custom_id: str, click: Any) -> None:
+    """The click routed, its checks passed, its callback run."""
+    routed = _routed_vote(custom_id, click)
+    assert run(lambda: routed.interaction_check(click))
+    run(lambda: routed.callback(click))
+
+
+def test_a_logged_answer_gets_vote_buttons_after_its_passage_buttons() -> None:
+    from dataclasses import replace
+
+    service = fake_service(answer=replace(make_answer(), log_id=4242))
+    bot = make_bot(service)
+    interaction = make_interaction()
+    run(lambda: bot.commands.handle_ask(interaction, "Who approved it?"))
+    assert service.ask.call_args.kwargs["origin"].user == USER_ID
+    view = interaction.followup.send.call_args.kwargs["view"]
+    assert view.timeout is None
+    assert [type(b) for b in view.children] == [PassageButton, VoteButton, VoteButton]
+    up, down = view.children[1:]
+    assert (up.custom_id, down.custom_id) == ("attache:vote:4242:up", "attache:vote:4242:down")
+    assert (str(up.item.emoji), str(down.item.emoji)) == ("👍", "👎")
+
+
+def test_votes_go_to_the_service_for_the_clicker_and_can_change() -> None:
+    service = fake_service()
+    service.vote.return_value = True
+    bot = make_bot(service)
+
+    click = make_interaction(kind=discord.InteractionType.component)
+    click.client = bot
+    _press("attache:vote:77:up", click)
+    service.vote.assert_called_once_with(77, USER_ID, True, None)
+    assert click.response.send_message.call_args.args[0] == THANKS_UP
+    assert click.response.send_message.call_args.kwargs["ephemeral"] is True
+
+    change = make_interaction(kind=discord.InteractionType.component)
+    change.client = bot
+    _press("attache:vote:77:down", change)
+    modal = change.response.send_modal.call_args.args[0]
+    assert isinstance(modal, WhyModal) and modal.question_id == 77
+    assert modal.title == "What was wrong?" and modal.why.max_length == MAX_COMMENT_CHARS
+    assert modal.why.required is False
+    assert service.vote.call_args.args == (77, USER_ID, False, None)  # counted at once
+    change.response.send_message.assert_not_called()
+
+
+def test_the_form_stores_what_was_wrong_with_the_vote() -> None:
+    service = fake_service()
+    service.vote.return_value = True
+    bot = make_bot(service)
+    modal = WhyModal(77)
+    submit = make_interaction(kind=discord.InteractionType.modal_submit)
+    submit.client = bot
+    components = [{"type": 1, "components": [
+        {"type": 4, "custom_id": "why", "value": "  It names the wrong person  "}]}]
+    modal._refresh(submit, components, {})  # as discord.py fills a submitted form
+    run(lambda: modal.on_submit(submit))
+    service.vote.assert_called_once_with(77, USER_ID, False, "It names the wrong person")
+    assert submit.response.send_message.call_args.args[0] == THANKS_COMMENT
+
+    empty = make_interaction(kind=discord.InteractionType.modal_submit)
+    empty.client = bot
+    blank = WhyModal(78)
+    blank._refresh(empty, [{"type": 1, "components": [
+        {"type": 4, "custom_id": "why", "value": ""}]}], {})
+    run(lambda: blank.on_submit(empty))
+    assert service.vote.call_args.args == (78, USER_ID, False, None)
+
+
+def test_a_vote_on_a_question_no_longer_logged_says_so() -> None:
+    service = fake_service()
+    service.vote.return_value = False
+    bot = make_bot(service)
+    click = make_interaction(kind=discord.InteractionType.component)
+    click.client = bot
+    _press("attache:vote:5:up", click)
+    assert click.response.send_message.call_args.args[0] == VOTE_EXPIRED
+
+
+def test_gaps_and_stats_are_for_admins_only_and_shown_privately() -> None:
+    from attache.models import Gap, GapsReport, SourceCount, StatsReport, UsageFigures
+
+    service = fake_service()
+    hostile = "Who is **@everyone** <@123> at https://example.com?"
+    service.gaps.return_value = GapsReport(gaps=[
+        Gap(question=hostile, count=3, last_asked="2026-11-24T10:00:00Z",
+            examples=[hostile, "x" * 3000], kind="refused"),
+        Gap(question="Why Blinken?", count=1, last_asked="2026-11-24T10:00:00Z",
+            examples=["Why Blinken?"], kind="downvoted", comments=["Wrong `name` @here"]),
+    ])
+    figures = UsageFigures(questions=6, refused=4, refusal_rate=0.6667, votes_up=1,
+                           votes_down=2, top_sources=[SourceCount(source="a.txt", count=2)],
+                           latency_ms_p50=12.0, latency_ms_p95=40.0)
+    service.stats.return_value = StatsReport(**figures.model_dump(),
+                                             by_front_end={"discord": figures})
+    bot = make_bot(service)
+
+    member = make_interaction()
+    run(lambda: slash(bot, member, "gaps"))
+    service.gaps.assert_not_called()
+    assert "/gaps is for members with the Manage Server" in (
+        member.response.send_message.call_args.args[0])
+    assert member.response.send_message.call_args.kwargs["ephemeral"] is True
+
+    admin = make_interaction(permissions=discord.Permissions(manage_guild=True))
+    run(lambda: slash(bot, admin, "gaps"))
+    admin.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
+    kwargs = admin.followup.send.call_args.kwargs
+    assert kwargs["ephemeral"] is True and kwargs["allowed_mentions"] is NO_MENTIONS
+    assert_embed_limits([kwargs["embed"]])
+    shown = kwargs["embed"].description
+    assert "**3×** refused" in shown and "**1×** 👎" in shown
+    assert "<@123>" not in shown and "@everyone" not in shown and "@here" not in shown
+    for line in shown.splitlines():  # the bot's own bold count aside, nothing is live
+        assert live_markdown(line.split(" · ", 1)[-1]) == [], line
+    assert "Wrong" in shown and "name" in shown
+
+    admin = make_interaction(permissions=discord.Permissions(manage_guild=True))
+    run(lambda: slash(bot, admin, "stats"))
+    embed = admin.followup.send.call_args.kwargs["embed"]
+    assert_embed_limits([embed])
+    assert embed.description.startswith("6 questions · 4 refused (67%) · 👍 1 · 👎 2")
+    assert [f.name for f in embed.fields] == ["discord", "Most cited"]

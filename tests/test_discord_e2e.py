@@ -26,8 +26,10 @@ from attache.retrieval.service import Attache
 
 try:
     from tests.discord_standin import OP_IDENTIFY, OP_RESUME, DiscordStandIn, RecordedRequest
+    from tests.inert_markdown import live_markdown
 except ImportError:  # tests/ is on sys.path
     from discord_standin import OP_IDENTIFY, OP_RESUME, DiscordStandIn, RecordedRequest
+    from inert_markdown import live_markdown
 
 POMPEO = "000_a92a2212d4dbd9c6.txt"
 BLINKEN = "004_703d1c81ffbf0c84.txt"
@@ -78,10 +80,11 @@ class ObservedAttache(Attache):
         self.warm_ups += 1
         super().warm_up()
 
-    def ask(self, question: str, conversation: Conversation | None = None) -> Any:
+    def ask(self, question: str, conversation: Conversation | None = None,
+            origin: Any = None) -> Any:
         if self.ask_delay:
             time.sleep(self.ask_delay)
-        return super().ask(question, conversation)
+        return super().ask(question, conversation, origin)
 
     def rebuild(self, progress: Any = None) -> Any:
         def observed(stage: str, done: int, total: int) -> None:
@@ -170,14 +173,18 @@ def test_ask_answers_with_sources_a_thread_follow_ups_and_passage_buttons(
     async def body() -> None:
         async with DiscordStandIn(heartbeat_interval=1000) as standin:
             service = make_service(seeds_index, embedder)
-            bot = new_bot(standin, bot_settings(seeds_index, standin), service)
+            # no cooldown: the asker's follow-up comes at once (in a thread, a question
+            # within the cooldown gets no reply at all)
+            settings = bot_settings(seeds_index, standin, discord_cooldown_seconds=0)
+            bot = new_bot(standin, settings, service)
             async with standin.running(bot):
                 assert len(standin.identifies) == 1
                 assert standin.identifies[0]["intents"] & (1 << 15)  # message content
                 (sync,) = standin.command_syncs
                 assert sync["scope"] == str(standin.guild_id)
                 assert {c["name"] for c in sync["payload"]} == {"ask", "sources", "help",
-                                                                "reindex"}
+                                                                "reindex", "add", "upload",
+                                                                "gaps", "stats"}
                 assert service.warm_ups == 1
 
                 interaction, _, answer = await ask(standin, CSET)
@@ -208,20 +215,25 @@ def test_ask_answers_with_sources_a_thread_follow_ups_and_passage_buttons(
                 assert len(shown["description"]) > len(quote.group(1))
 
                 # a second question, then a follow-up in its thread
-                _, _, office = await ask(standin, OFFICE, user_id=standin.snowflake())
+                asker = standin.snowflake()
+                _, _, office = await ask(standin, OFFICE, user_id=asker)
                 assert "Blinken" in office.json["content"]
                 office_thread = await standin.wait_for_request(
                     method="POST", path=rf"/messages/{office.response['id']}/threads$")
                 office_thread_id = office_thread.response["id"]
                 assert office_thread_id != thread_id
                 mark = standin.mark()
+                await standin.send_message_create("thanks!", channel_id=office_thread_id,
+                                                  author=asker)  # not a question: no reply
                 await standin.send_message_create("What will it focus on?",
                                                   channel_id=office_thread_id,
-                                                  author=standin.snowflake())
+                                                  author=asker)
                 follow = await standin.wait_for_request(
                     method="POST", path=rf"^/channels/{office_thread_id}/messages$", since=mark)
                 assert follow.status == 200
                 assert "three key sectors" in follow.json["content"]
+                assert len(standin.find_requests(
+                    method="POST", path=rf"^/channels/{office_thread_id}/messages$")) == 1
                 assert follow.json["allowed_mentions"] == {"parse": []}
                 assert follow.json["embeds"][0]["fields"]
 
@@ -353,6 +365,7 @@ def test_sources_and_reindex_while_answering(own_index: Settings, embedder: Any)
                 started = await standin.send_interaction("reindex", member_permissions=admin)
                 ack = await callback_of(standin, started)
                 assert ack.json["type"] == 4 and ack.json["data"]["content"] == REINDEX_STARTED
+                assert ack.json["data"]["flags"] & EPHEMERAL
                 assert await asyncio.to_thread(service.rebuild_paused.wait, 10)
 
                 again = await standin.send_interaction("reindex", member_permissions=admin,
@@ -371,11 +384,64 @@ def test_sources_and_reindex_while_answering(own_index: Settings, embedder: Any)
                 assert "1 added, 0 updated, 0 removed, 2 unchanged, 1 skipped" in text
                 assert "empty.txt" in text and "Skipped:" in text
                 assert report.json["allowed_mentions"] == {"parse": []}
+                assert report.json["flags"] & EPHEMERAL  # only the admin sees the file names
 
                 _, _, after = await ask(standin, "Where did the embassy open a cyber desk?",
                                         user_id=standin.snowflake())
                 assert "Lisbon" in after.json["content"]
                 assert "notes/lisbon.md" in str(after.json["embeds"])
+
+    run(body)
+
+
+HOSTILE_DOCUMENT = """Cyber desk budget
+
+The embassy cyber desk has a budget of four million dollars, as [the official notice](https://evil.example/phish) explains.
+# Urgent: the ambassador resigned
+-# posted by the press office
+The budget review stays ||secret until March|| and invites go to discord.gg/evilcorp today.
+"""
+
+
+def message_texts(payload: dict[str, Any]) -> list[str]:
+    """Every piece of text Discord would render from a message payload."""
+    texts = [payload.get("content") or ""]
+    for embed in payload.get("embeds") or []:
+        texts += [embed.get("title", ""), embed.get("description", "")]
+        for item in embed.get("fields", []):
+            texts += [item["name"], item["value"]]
+    return texts
+
+
+def test_markdown_in_a_document_arrives_as_plain_inert_text(
+    tmp_path: Path, embedder: Any,
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "budget.txt").write_text(HOSTILE_DOCUMENT, encoding="utf-8")
+    settings = Settings(docs_dir=docs, data_dir=tmp_path / "data")
+    Attache(settings, embedder=embedder).rebuild()
+
+    async def body() -> None:
+        async with DiscordStandIn(heartbeat_interval=1000) as standin:
+            service = make_service(settings, embedder)
+            bot = new_bot(standin, bot_settings(settings, standin), service)
+            async with standin.running(bot):
+                _, _, answer = await ask(standin, "What is the budget of the embassy cyber desk?")
+                texts = message_texts(answer.json)
+                assert "four million dollars" in texts[0]
+                button = answer.json["components"][0]["components"][0]
+                click = await standin.send_component_interaction(button["custom_id"],
+                                                                 answer.response["id"])
+                shown = (await callback_of(standin, click)).json["data"]
+                passage = message_texts(shown)
+                whole = " ".join(passage).replace("\\", "")
+                for words in ("Urgent: the ambassador resigned", "posted by the press office",
+                              "secret until March", "the official notice",
+                              "`https://evil.example/phish`", "`discord.gg/evilcorp`"):
+                    assert words in whole, words
+                for text in texts + passage:
+                    assert live_markdown(text) == [], text
 
     run(body)
 
@@ -401,3 +467,82 @@ def test_attache_discord_without_a_token(run_cli: Callable[..., Any], tmp_path: 
     assert result.returncode == 2
     assert "DISCORD_TOKEN" in result.stderr and ".env" in result.stderr
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+def test_votes_and_the_what_was_wrong_form_reach_gaps_and_survive_a_restart(
+    own_index: Settings, embedder: Any,
+) -> None:
+    """👎 opens the form; its text is stored with the vote and shows in gaps; the buttons
+    of an answer still work for a new client (a restart); /gaps and /stats for admins."""
+    from attache.retrieval.questionlog import LOG_FILE, read_questions
+
+    admin = str(discord.Permissions(manage_guild=True, send_messages=True,
+                                    use_application_commands=True).value)
+    reader, other = 41_000_001, 41_000_002
+    logged = own_index.model_copy(update={"log_questions": True})
+    for path in own_index.data_dir.glob("questions.sqlite3*"):  # copied from the shared index
+        path.unlink()
+    why = "It should say who *proposed* it <@&1> too"
+
+    async def body() -> None:
+        async with DiscordStandIn(heartbeat_interval=1000) as standin:
+            service = make_service(logged, embedder)
+            async with standin.running(new_bot(standin, bot_settings(logged, standin),
+                                               service)):
+                _, _, answer = await ask(standin, CSET, user_id=reader)
+                message_id = answer.response["id"]
+                buttons = {b["custom_id"]: b for row in answer.json["components"]
+                           for b in row["components"]}
+                votes = [c for c in buttons if c.startswith("attache:vote:")]
+                assert len(votes) == 2 and any(c.startswith("attache:cite:") for c in buttons)
+                down = next(c for c in votes if c.endswith(":down"))
+                up = next(c for c in votes if c.endswith(":up"))
+                assert buttons[down]["emoji"]["name"] == "👎"
+
+                press = await standin.send_component_interaction(down, message_id,
+                                                                 user_id=reader)
+                opened = await callback_of(standin, press)
+                assert opened.status == 200 and opened.json["type"] == 9
+                modal = standin.modal_of(press)
+                assert modal is not None and modal["title"] == "What was wrong?"
+                submit = await standin.send_modal_submit(modal, {"why": why}, user_id=reader)
+                thanks = await callback_of(standin, submit)
+                assert thanks.json["type"] == 4 and thanks.json["data"]["flags"] & EPHEMERAL
+                assert "recorded" in thanks.json["data"]["content"]
+
+                liked = await standin.send_component_interaction(up, message_id, user_id=other)
+                assert "👍" in (await callback_of(standin, liked)).json["data"]["content"]
+
+                refused = await standin.send_interaction("gaps", user_id=other)
+                no = await callback_of(standin, refused)
+                assert no.json["data"]["flags"] & EPHEMERAL
+                assert "Manage Server" in no.json["data"]["content"]
+
+            # A new client (a restart): the old answer's buttons still count.
+            fresh = make_service(logged, embedder)
+            async with standin.running(new_bot(standin, bot_settings(logged, standin),
+                                               fresh)):
+                late = await standin.send_component_interaction(up, message_id,
+                                                                user_id=standin.snowflake())
+                assert "👍" in (await callback_of(standin, late)).json["data"]["content"]
+
+                listing = await standin.send_interaction("gaps", member_permissions=admin)
+                assert (await callback_of(standin, listing)).json["data"]["flags"] & EPHEMERAL
+                (gaps,) = await followups_of(standin, listing)
+                shown = gaps.json["embeds"][0]["description"]
+                assert CSET in shown and "👎" in shown
+                assert "\\*proposed\\*" in shown and "<@&1>" not in shown
+
+                usage = await standin.send_interaction("stats", member_permissions=admin)
+                await callback_of(standin, usage)
+                (stats,) = await followups_of(standin, usage)
+                assert "👍 2 · 👎 1" in stats.json["embeds"][0]["description"]
+
+        [row] = read_questions([own_index.data_dir / LOG_FILE])
+        assert row.front_end == "discord" and row.question == CSET and row.answered
+        assert (row.votes_up, row.votes_down, row.comments) == (2, 1, [why])
+        report = fresh.gaps()
+        assert [(g.kind, g.question, g.count, g.comments) for g in report.gaps] == [
+            ("downvoted", CSET, 1, [why])]
+
+    run(body, timeout=40)

@@ -1,4 +1,5 @@
-"""The slash commands: /ask, /sources, /help and /reindex.
+"""The slash commands: /ask, /sources, /help and /reindex (and /add and /upload, in
+`sources.py`).
 
 `Commands.register` puts them on the client's command tree; a new command is one more
 handler method here and one more entry in `register`. The tree checks the channel
@@ -9,10 +10,8 @@ escape a handler reach the member through `AttacheBot.report_error`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -31,7 +30,7 @@ EMPTY_QUESTION = "Please ask a question, for example `/ask question: Who approve
 STATUS_ERROR = "Something went wrong while reading the index; please try again."
 REINDEX_STARTED = (
     "Reindexing the documents folder. Answers keep coming from the current index until the "
-    "new one is ready; I'll post a report here."
+    "new one is ready; I'll send you the report, only to you."
 )
 REINDEX_FAILED = "The reindex failed; the index was left as it was. Details are in the bot's log."
 REINDEX_BUSY = (
@@ -75,6 +74,25 @@ class Commands:
         async def reindex(interaction: discord.Interaction) -> None:
             await self.handle_reindex(interaction)
 
+        @tree.command(name="gaps", description="Questions the documents could not answer (admins)")
+        @app_commands.guild_only()
+        async def gaps(interaction: discord.Interaction) -> None:
+            from attache.bot.discord.feedback import handle_gaps
+
+            await handle_gaps(self.bot, interaction)
+
+        @tree.command(name="stats", description="Questions, refusals, votes, latency (admins)")
+        @app_commands.guild_only()
+        async def stats(interaction: discord.Interaction) -> None:
+            from attache.bot.discord.feedback import handle_stats
+
+            await handle_stats(self.bot, interaction)
+
+        from attache.bot.discord.sources import SourcesCommands
+
+        self.sources = SourcesCommands(self)  # /add and /upload
+        self.sources.register(tree)
+
     # ------------------------------------------------------------------ /ask
 
     def question_refusal(self, user_id: int, question: str) -> str | None:
@@ -96,18 +114,23 @@ class Commands:
             await bot.say(interaction, refusal)
             return
         bot.gate.enter(user_id)
-        answered = False
+        sent: list[Any] = []
+
+        async def send(**kwargs: Any) -> Any:
+            message = await interaction.followup.send(wait=True, **kwargs)
+            sent.append(message)
+            return message
+
         try:
             await interaction.response.defer(thinking=True)
             state = bot.conversations.get(channel.id) if channel is not None else None
-            reply, conversation = await bot.answer_in(question, state)
-            first = await bot.deliver(functools.partial(interaction.followup.send, wait=True),
-                                      reply)
-            answered = True
+            reply, conversation = await bot.answer_in(question, state, user_id)
+            first = await bot.deliver(send, reply)
             if state is None:
                 await bot.open_thread(channel, first, question, conversation, user_id)
         except Exception as exc:
-            await bot.report_error(interaction, exc, replace_thinking=not answered)
+            # the "thinking…" message goes only if no part of the answer replaced it
+            await bot.report_error(interaction, exc, replace_thinking=not sent)
         finally:
             bot.gate.leave(user_id)
 
@@ -137,28 +160,32 @@ class Commands:
 
     # ------------------------------------------------------------------ /reindex
 
+    def admin_role_ids(self) -> set[int]:
+        """The roles allowed to run /reindex, by id (a name could be copied by anyone
+        allowed to create roles). ATTACHE_DISCORD_ADMIN_ROLE still counts if it is an id."""
+        settings = self.bot.settings
+        ids = set(settings.discord_admin_role_ids)
+        legacy = (settings.discord_admin_role or "").strip()
+        if legacy.isdigit():
+            ids.add(int(legacy))
+        return ids
+
     def is_admin(self, interaction: discord.Interaction) -> bool:
-        """Manage Server (or Administrator), or the configured admin role (name or id)."""
+        """Manage Server (or Administrator), or one of the admin roles, by id."""
         permissions = interaction.permissions
         if permissions.administrator or permissions.manage_guild:
             return True
-        wanted = (self.bot.settings.discord_admin_role or "").strip().lstrip("@")
-        if not wanted:
-            return False
+        wanted = self.admin_role_ids()
         roles = list(getattr(interaction.user, "roles", None) or [])
-        if wanted.isdigit():
-            return any(role.id == int(wanted) for role in roles)
-        return any(str(role.name).casefold() == wanted.casefold() for role in roles)
+        return any(role.id in wanted for role in roles)
 
     @property
     def reindexing(self) -> bool:
         return self._reindex_task is not None and not self._reindex_task.done()
 
-    def admin_refusal(self) -> str:
-        role = (self.bot.settings.discord_admin_role or "").strip()
-        extra = f" or the {fmt.neutralize(role)} role" if role and not role.isdigit() else (
-            " or the admin role" if role else "")
-        return f"Sorry, /reindex is for members with the Manage Server permission{extra}."
+    def admin_refusal(self, command: str = "/reindex") -> str:
+        extra = " or an admin role" if self.admin_role_ids() else ""
+        return f"Sorry, {command} is for members with the Manage Server permission{extra}."
 
     def _progress_note(self) -> str:
         progress = self._reindex_progress
@@ -175,7 +202,7 @@ class Commands:
             await self.bot.say(
                 interaction,
                 f"A reindex is already running{self._progress_note()}; "
-                "I'll post its report when it is done.",
+                "whoever started it gets its report.",
             )
             return
         self._reindex_task = asyncio.create_task(self.reindex(interaction))
@@ -184,20 +211,19 @@ class Commands:
         self._reindex_progress = (stage, done, total)
 
     async def reindex(self, interaction: discord.Interaction) -> None:
-        """Rebuild in a worker thread while answers keep coming, then report."""
+        """Rebuild in a worker thread while answers keep coming, then report to the admin
+        who asked, only to them: the report names documents and why they were skipped."""
         try:
-            await interaction.response.send_message(REINDEX_STARTED, allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(REINDEX_STARTED, ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as exc:
             log.warning("could not acknowledge /reindex: %s", exc.status)
         text = await self.rebuild_report()
         try:
-            await interaction.followup.send(text, allowed_mentions=NO_MENTIONS,
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS,
                                             suppress_embeds=True)
-        except discord.HTTPException:
-            channel = interaction.channel
-            if isinstance(channel, discord.abc.Messageable):
-                with contextlib.suppress(discord.HTTPException):
-                    await channel.send(text, allowed_mentions=NO_MENTIONS, suppress_embeds=True)
+        except discord.HTTPException as exc:  # e.g. past the 15 minutes of the interaction
+            log.warning("could not send the /reindex report (%s); it is in this log", exc.status)
 
     async def rebuild_report(self) -> str:
         try:
