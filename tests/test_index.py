@@ -470,7 +470,8 @@ def test_unchanged_files_are_not_read_and_touched_ones_are_hashed_once(
     service.rebuild()
     reads: list[str] = []
     real_read = build.read
-    monkeypatch.setattr(build, "read", lambda file: reads.append(file.source) or real_read(file))
+    monkeypatch.setattr(
+        build, "read", lambda file, *rest: reads.append(file.source) or real_read(file, *rest))
     again = service.rebuild()
     assert (again.switched, again.unchanged, reads) == (False, 3, [])
     # touched, same bytes: read and hashed, still unchanged, and remembered
