@@ -24,6 +24,8 @@ def _panel(text: str, title: str, subtitle: str, style: str) -> Panel:
 def answer_panel(answer: Any) -> Group:
     """The answer, then the numbered sources with their verbatim quotes."""
     parts: list[Any] = [Text(answer.answer, style="bold" if answer.answered else "yellow")]
+    if getattr(answer, "missing", None):  # what no document supports
+        parts.append(Text(answer.missing, style="yellow"))
     if answer.note:
         parts.append(Text(f"({answer.note})", style="dim"))
     if answer.answered:

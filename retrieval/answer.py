@@ -7,7 +7,7 @@ sentences, and decides whether the documents answer at all.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from attache.models import AskResult, Citation, PassageRef
@@ -17,24 +17,48 @@ from attache.retrieval.extractive import (
     Idf,
     QuestionProfile,
     candidates,
+    content_terms,
     has_new_name,
     profile,
     score,
+)
+
+from attache.retrieval.question import constraints, name_phrases
+from attache.retrieval.scoring import (
+    Calibration,
+    Check,
+    check,
+    context_of,
+    default_calibration,
+    features,
 )
 
 if TYPE_CHECKING:
     from attache.retrieval.search import Passage
 
 NO_ANSWER = "The documents don't answer this question."
+# Passages kept (and shown) after reranking.
 PASSAGES = 5
+# Weight of a passage's best sentence score added to its retrieval score when reranking.
 RERANK_WEIGHT = 1.0
-MAX_ANSWER_CHARS = 350  # a second sentence joins only while the answer stays this short
+# A runner-up sentence joins only while the answer stays this short ...
+MAX_ANSWER_CHARS = 350
+# ... or this short when it holds at least COMPLEMENT_SHARE of the question's term weight
+# that the best sentence lacks.
 MAX_COMPLEMENT_CHARS = 600
 COMPLEMENT_SHARE = 0.25
+# The best sentence of another document joins when it scores at least this share of the best.
 SECOND_SOURCE_RATIO = 0.8
-# Answer only when the evidence reaches this (see `evidence`): set so that on the SQuAD
-# corpus, where every question is answerable, about 1% are refused.
-ANSWER_THRESHOLD = 1.35
+# A further sentence joins only when it holds at least this share of the question-term
+# weight the best sentence holds (it must address the question too).
+MIN_ADDED_OWN = 0.5
+# A comparison's side is looked for among this many of its best sentences.
+SIDE_CANDIDATES = 20
+# Evidence weights (see `evidence`): question-term coverage counting the passage, coverage
+# by the sentence alone, and similarity in meaning.
+EVIDENCE_COVERAGE_WEIGHT = 0.5
+EVIDENCE_OWN_WEIGHT = 1.0
+EVIDENCE_SEMANTIC_WEIGHT = 3.0
 # Taken from the evidence when the best sentence lacks the kind of answer asked for.
 TYPE_PENALTY = 1.0
 
@@ -50,6 +74,9 @@ class Answer:
     resolved_question: str = ""
     note: str = ""
     evidence: float = 0.0
+    confidence: float = 0.0
+    missing: str | None = None  # for a refusal: the line naming what is missing
+    sides: list[str] | None = None  # a comparison's sides
 
     def to_result(self, question_id: str | None = None) -> AskResult:
         """The `ask --json` contract."""
@@ -71,6 +98,9 @@ class Answer:
                 if self.resolved_question and self.resolved_question != self.question else None
             ),
             note=self.note or None,
+            confidence=round(self.confidence, 4),
+            missing=self.missing,
+            sides=self.sides,
             id=question_id,
         )
 
@@ -84,10 +114,11 @@ class Selection:
     best: Candidate | None
     evidence: float
     ranked: list[Candidate]  # every sentence of the passages, best first
-
-    @property
-    def answered(self) -> bool:
-        return self.best is not None and self.evidence >= ANSWER_THRESHOLD
+    confidence: float = 0.0  # the estimated probability that the answer is right
+    answered: bool = False
+    missing: str | None = None  # for a refusal: what no document supports, when known
+    features: dict[str, float] = field(default_factory=dict)
+    check: Check | None = None
 
 
 def evidence(best: Candidate, prof: QuestionProfile) -> float:
@@ -99,9 +130,9 @@ def evidence(best: Candidate, prof: QuestionProfile) -> float:
     typed = ("when", "number", "acronym", "reaction")
     missing_type = TYPE_PENALTY * (1.0 - best.type_match) if prof.kind in typed else 0.0
     return (
-        0.5 * best.coverage
-        + best.own
-        + 3.0 * max(best.semantic, 0.0)
+        EVIDENCE_COVERAGE_WEIGHT * best.coverage
+        + EVIDENCE_OWN_WEIGHT * best.own
+        + EVIDENCE_SEMANTIC_WEIGHT * max(best.semantic, 0.0)
         - prof.unknown
         - missing_type
     )
@@ -133,6 +164,24 @@ def _antecedent(prof: QuestionProfile, best: Candidate, ranked: list[Candidate])
     return previous if has_new_name(previous.text, prof.text) else None
 
 
+def _addresses(prof: QuestionProfile, other: Candidate, best: Candidate,
+               ranked: list[Candidate], chosen: list[Candidate]) -> bool:
+    """Whether a further sentence may join the answer: it quotes text not already cited,
+    holds some of the question's terms itself, and names what the best one's context
+    names (a sentence about another subject does not answer)."""
+    if any(c.text == other.text or (c.passage.source == other.passage.source
+                                     and c.start < other.end and other.start < c.end)
+           for c in chosen):
+        return False
+    if other.own < MIN_ADDED_OWN * best.own:
+        return False
+    supported = {c.text.lower() for c in constraints(prof.text) if c.kind == "name"} - {
+        c.text.lower() for c in check(prof, best, ranked).missing
+    }
+    missing = {c.text.lower() for c in check(prof, other, ranked).missing}
+    return not (supported & missing)
+
+
 def select(
     question: str,
     passages: list[Passage],
@@ -141,8 +190,12 @@ def select(
     context: str = "",
     query_vector: Any = None,
     cache: AnalysisCache | None = None,
+    calibration: Calibration | None = None,
+    min_confidence: float | None = None,
 ) -> Selection:
-    """Rerank passages by their best sentence and choose the answer sentences."""
+    """Rerank passages by their best sentence, choose the answer sentences, and decide
+    whether they answer: no hard check fails (see `scoring.Check`) and the calibrated
+    confidence reaches `min_confidence` (default: the shipped operating point)."""
     if not passages:
         return Selection([], [], None, 0.0, [])
     prof = profile(question, idf, context)
@@ -172,14 +225,80 @@ def select(
         None,
     )
     if other_source is not None:
-        chosen.append(_antecedent(prof, other_source, ranked) or other_source)
+        if _addresses(prof, other_source, best, ranked, chosen):
+            extra = _antecedent(prof, other_source, ranked)
+            chosen.extend(c for c in (extra, other_source) if c is not None
+                          and (c is other_source or _addresses(prof, c, best, ranked, chosen)))
     elif antecedent is None:
         runner_up = next(
-            (c for c in ranked[1:3] if _fits(best, c, prof)), None
+            (c for c in ranked[1:3]
+             if _fits(best, c, prof) and _addresses(prof, c, best, ranked, chosen)),
+            None,
         )
         if runner_up is not None:
             chosen.append(runner_up)
-    return Selection(kept, chosen, best, evidence(best, prof), ranked)
+    verdict = check(prof, best, ranked)
+    values = features(prof, best, ranked, verdict)
+    calibration = calibration or default_calibration()
+    threshold = calibration.min_confidence if min_confidence is None else min_confidence
+    confidence = calibration.confidence(values)
+    answered = confidence >= threshold and not verdict.hard_fail
+    return Selection(
+        kept, chosen, best, evidence(best, prof), ranked,
+        confidence=confidence,
+        answered=answered,
+        missing=None if answered else missing_line(prof, verdict, best, ranked, idf),
+        features=values,
+        check=verdict,
+    )
+
+
+_NUMBER_NOUN = re.compile(
+    r"\b(budget|cost|price|salary|headcount|funding|fee|sum|figure|tally|turnout|score|"
+    r"population|total|share|percentage|margin|vote|fine|size|amount|rate)s?\b", re.I
+)
+_HOW_MANY = re.compile(r"\bhow (many|much) (\w+(?: \w+)?)", re.I)
+
+
+def _subject(prof: QuestionProfile, best: Candidate, ranked: list[Candidate]) -> str:
+    """What the documents do mention: the question's names found near the best sentence,
+    or else its weightiest words found there, in the question's order."""
+    near = " ".join(c.text for c in context_of(best, ranked)) + " " + best.passage.title
+    names = [n for n in name_phrases(prof.text) if all(
+        w.lower() in near.lower() for w in n.split())]
+    if names:
+        return " and ".join(dict.fromkeys(names))
+    near_terms = set(content_terms(near))
+    words = [w for w in re.findall(r"[\w'’-]+", prof.text)
+             if (stems := content_terms(w)) and stems[0] in near_terms]
+    if not words:
+        return ""
+    top = sorted(words, key=lambda w: -prof.weights.get(content_terms(w)[0], 0.0))[:2]
+    return "the " + " ".join(w for w in words if w in top)
+
+
+def missing_line(
+    prof: QuestionProfile, verdict: Check, best: Candidate, ranked: list[Candidate], idf: Idf
+) -> str | None:
+    """One line naming what no document supports, when that is one thing."""
+    unknown = [c for c in verdict.missing
+               if all(idf.df(s) == 0 for s in content_terms(c.text)) and content_terms(c.text)]
+    if len(unknown) == 1:
+        return f"None of the documents mentions {unknown[0].text}."
+    subject = _subject(prof, best, ranked)
+    if len(verdict.missing) == 1 and subject:
+        return f"No passage about {subject} mentions {verdict.missing[0].text}."
+    if not verdict.missing and verdict.type_missing and subject:
+        asked = verdict.asked
+        if asked == "number":
+            many = _HOW_MANY.search(prof.text)
+            noun = _NUMBER_NOUN.search(prof.text)
+            what = (f"how {many.group(1).lower()} {many.group(2)}" if many
+                    else f"its {noun.group(1).lower()}" if noun else "the figure asked for")
+        else:
+            what = {"date": "when", "who": "who", "where": "where"}[asked]
+        return f"The documents mention {subject}, but not {what}."
+    return None
 
 
 def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:
@@ -196,3 +315,72 @@ def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:
         )
         parts.append(f"{item.text} [{n}]")
     return " ".join(parts), citations
+
+
+# --- comparisons --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: its label and the sentence that speaks for it."""
+
+    label: str
+    sentence: Candidate | None
+    confidence: float
+    passages: list[Passage]
+
+
+def _about(side: str, candidate: Candidate) -> bool:
+    """Whether the candidate's document speaks of the side: every name, number and year
+    the side states appears in its passage or title (or the document's date)."""
+    stated = constraints(side)
+    where = " ".join((candidate.passage.text, candidate.passage.title,
+                      str(candidate.passage.metadata.get("date") or "")))
+    return all(c.supported_by(where) for c in stated)
+
+
+def pick_side(label: str, query: str, selection: Selection, taken: list[Candidate]) -> Side:
+    """The sentence that best speaks for one side: the best sentence of the side's own
+    selection from a document about that side, not already cited for the other side
+    (another document preferred), or None when no document supports the side."""
+    if not constraints(query):
+        best = selection.best if selection.answered else None
+        return Side(label, best, selection.confidence, selection.passages)
+    fitting = [c for c in selection.ranked[:SIDE_CANDIDATES]
+               if _about(query, c) and c.own > 0
+               and not any(t.text == c.text for t in taken)]
+    used = {t.passage.source for t in taken}
+    fitting.sort(key=lambda c: (c.passage.source in used, -c.score))
+    chosen = fitting[0] if fitting else None
+    return Side(label, chosen, selection.confidence if chosen else 0.0, selection.passages)
+
+
+def compose_comparison(sides: list[Side]) -> tuple[bool, str, list[Citation], str | None]:
+    """One cited sentence per side, labelled; a side no document supports is said so."""
+    supported = [s for s in sides if s.sentence is not None]
+    if not supported:
+        return False, NO_ANSWER, [], None
+    citations: list[Citation] = []
+    parts: list[str] = []
+    missing = [s.label for s in sides if s.sentence is None]
+    for side in sides:
+        if side.sentence is None:
+            parts.append(f"{side.label}: the documents don't say.")
+            continue
+        c = side.sentence
+        n = len(citations) + 1
+        citations.append(Citation(n=n, source=c.passage.source, title=c.passage.title,
+                                  quote=c.text, start=c.start, end=c.end))
+        parts.append(f"{side.label}: {c.text} [{n}]")
+    line = f"None of the documents answers this for {missing[0]}." if missing else None
+    return True, " ".join(parts), citations, line
+
+
+def merge_passages(lists: list[list[Passage]], k: int = PASSAGES) -> list[Passage]:
+    """The sides' passages interleaved, best first, each once."""
+    merged: dict[str, Passage] = {}
+    for rank in range(max((len(x) for x in lists), default=0)):
+        for items in lists:
+            if rank < len(items):
+                merged.setdefault(items[rank].id, items[rank])
+    return list(merged.values())[:k]
