@@ -23,7 +23,7 @@ from attache.retrieval.extractive import (
     score,
 )
 
-from attache.retrieval.question import constraints, name_phrases
+from attache.retrieval.question import constraints, name_phrases, side_constraints
 from attache.retrieval.scoring import (
     Calibration,
     Check,
@@ -51,9 +51,15 @@ COMPLEMENT_SHARE = 0.25
 SECOND_SOURCE_RATIO = 0.8
 # A further sentence joins only when it holds at least this share of the question-term
 # weight the best sentence holds (it must address the question too).
-MIN_ADDED_OWN = 0.5
-# A comparison's side is looked for among this many of its best sentences.
+MIN_ADDED_OWN = 0.25
+# A comparison's side is looked for among this many of its best sentences ...
 SIDE_CANDIDATES = 20
+# ... and of those scoring at least this share of the best, the earliest in its document
+# speaks for the side (an article's lead says what it is about).
+SIDE_LEAD_RATIO = 0.8
+# Another document's best sentence joins the answer only when its own confidence reaches
+# this (or the operating point, if higher).
+OTHER_SOURCE_CONFIDENCE = 0.3
 # Evidence weights (see `evidence`): question-term coverage counting the passage, coverage
 # by the sentence alone, and similarity in meaning.
 EVIDENCE_COVERAGE_WEIGHT = 0.5
@@ -173,6 +179,8 @@ def _addresses(prof: QuestionProfile, other: Candidate, best: Candidate,
                                      and c.start < other.end and other.start < c.end)
            for c in chosen):
         return False
+    if any(c is other for c in context_of(best, ranked)):
+        return True  # the sentence beside the best one, in the same passage, goes on with it
     if other.own < MIN_ADDED_OWN * best.own:
         return False
     supported = {c.text.lower() for c in constraints(prof.text) if c.kind == "name"} - {
@@ -224,8 +232,17 @@ def select(
         ),
         None,
     )
+    calibration = calibration or default_calibration()
+    threshold = calibration.min_confidence if min_confidence is None else min_confidence
+
+    def stands(other: Candidate) -> bool:
+        """Another document's sentence joins only when it would answer on its own."""
+        verdict = check(prof, other, ranked, idf)
+        return not verdict.hard_fail and calibration.confidence(
+            features(prof, other, ranked, verdict)) >= max(threshold, OTHER_SOURCE_CONFIDENCE)
+
     if other_source is not None:
-        if _addresses(prof, other_source, best, ranked, chosen):
+        if _addresses(prof, other_source, best, ranked, chosen) and stands(other_source):
             extra = _antecedent(prof, other_source, ranked)
             chosen.extend(c for c in (extra, other_source) if c is not None
                           and (c is other_source or _addresses(prof, c, best, ranked, chosen)))
@@ -237,10 +254,8 @@ def select(
         )
         if runner_up is not None:
             chosen.append(runner_up)
-    verdict = check(prof, best, ranked)
+    verdict = check(prof, best, ranked, idf)
     values = features(prof, best, ranked, verdict)
-    calibration = calibration or default_calibration()
-    threshold = calibration.min_confidence if min_confidence is None else min_confidence
     confidence = calibration.confidence(values)
     answered = confidence >= threshold and not verdict.hard_fail
     return Selection(
@@ -333,7 +348,7 @@ class Side:
 def _about(side: str, candidate: Candidate) -> bool:
     """Whether the candidate's document speaks of the side: every name, number and year
     the side states appears in its passage or title (or the document's date)."""
-    stated = constraints(side)
+    stated = side_constraints(side)
     where = " ".join((candidate.passage.text, candidate.passage.title,
                       str(candidate.passage.metadata.get("date") or "")))
     return all(c.supported_by(where) for c in stated)
@@ -343,15 +358,17 @@ def pick_side(label: str, query: str, selection: Selection, taken: list[Candidat
     """The sentence that best speaks for one side: the best sentence of the side's own
     selection from a document about that side, not already cited for the other side
     (another document preferred), or None when no document supports the side."""
-    if not constraints(query):
+    if not side_constraints(query):
         best = selection.best if selection.answered else None
         return Side(label, best, selection.confidence, selection.passages)
     fitting = [c for c in selection.ranked[:SIDE_CANDIDATES]
                if _about(query, c) and c.own > 0
                and not any(t.text == c.text for t in taken)]
     used = {t.passage.source for t in taken}
-    fitting.sort(key=lambda c: (c.passage.source in used, -c.score))
-    chosen = fitting[0] if fitting else None
+    fresh = [c for c in fitting if c.passage.source not in used] or fitting
+    top = max((c.score for c in fresh), default=0.0)
+    leads = sorted((c for c in fresh if c.score >= SIDE_LEAD_RATIO * top), key=lambda c: c.start)
+    chosen = leads[0] if leads else None
     return Side(label, chosen, selection.confidence if chosen else 0.0, selection.passages)
 
 

@@ -192,15 +192,32 @@ class Candidate:
     terms: frozenset[str] = field(default_factory=frozenset)
 
 
+def fold(text: str) -> str:
+    """Lower case without accents."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 class Idf:
     """Inverse document frequencies of stems over the indexed chunks."""
 
     def __init__(self, lexical: LexicalIndex | None) -> None:
         self._df: dict[str, int] = lexical.document_frequencies() if lexical else {}
         self.docs = max(1, len(lexical.ids) if lexical else 1)
+        self._folded: set[str] | None = None
 
     def df(self, stem: str) -> int:
         return self._df.get(stem, 0)
+
+    def known(self, stem: str) -> bool:
+        """Whether any chunk holds the stem, accents aside ("Mongke" for "Möngke")."""
+        if self._df.get(stem, 0):
+            return True
+        if self._folded is None:
+            self._folded = {fold(s) for s in self._df}
+        return fold(stem) in self._folded
 
     def __call__(self, stem: str) -> float:
         df = self._df.get(stem, 0)

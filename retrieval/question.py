@@ -40,10 +40,11 @@ _DATE_ASK = re.compile(
 )
 _NUMBER_ASK = re.compile(
     r"\bhow (many|much)\b|\bby what (vote|margin|count|majority)\b|\b(what|which) (share|"
-    r"percentage|percent|proportion|fraction|margin|sum|amount|number|vote count|tally)\b"
-    r"|^\s*(what|how)\b.*\b(budget|cost|price|salary|headcount|funding|fee|population|"
-    r"turnout)s?\b", re.I
+    r"percentage|percent|proportion|fraction|margin|sum|amount|number|vote count|tally)\b", re.I
 )
+# "What was the bureau's budget?": a figure, named in lower case (not "Ned Price").
+_FIGURE_ASK = re.compile(r"^\s*(?:[Ww]hat|[Hh]ow)\b.*\b(budget|cost|price|salary|headcount|"
+                         r"funding|fee|population|turnout)s?\b")
 @dataclass(frozen=True)
 class Constraint:
     """Something the question states that an answer must support."""
@@ -128,6 +129,12 @@ def constraints(question: str) -> list[Constraint]:
     return list(unique.values())
 
 
+def side_constraints(side: str) -> list[Constraint]:
+    """The constraints a comparison's side states ("Pompeo", "March 2024"): its first word
+    counts too, as it does not open a question."""
+    return constraints(f"About {side}")
+
+
 def _suffix(n: int) -> str:
     if 10 <= n % 100 <= 20:
         return "th"
@@ -137,7 +144,7 @@ def _suffix(n: int) -> str:
 def asks_for(question: str, kind: str) -> str:
     """The kind of answer asked for, refined: "date" and "number" by wording, else the
     extractive kind ("who", "where", "acronym", "reaction", "other")."""
-    if _NUMBER_ASK.search(question):
+    if _NUMBER_ASK.search(question) or _FIGURE_ASK.search(question):
         return "number"
     if _DATE_ASK.search(question):
         return "date"

@@ -33,7 +33,7 @@ from attache.retrieval.extractive import (
 from attache.retrieval.question import Constraint, asks_for, constraints
 
 if TYPE_CHECKING:
-    from attache.retrieval.extractive import Candidate, QuestionProfile
+    from attache.retrieval.extractive import Candidate, Idf, QuestionProfile
 
 # Each feature, what it measures (all computed on the best sentence):
 FEATURES: dict[str, str] = {
@@ -51,6 +51,7 @@ FEATURES: dict[str, str] = {
     "margin": "how far the best sentence's score is above the next sentence's",
     "dense": "the passage's cosine similarity to the question",
     "title_only": "1 when the sentence is the document's headline",
+    "unknown_name": "1 when a name the question states is in no document",
     "negation": "1 when the question says \"not\" or \"never\" and the sentence and its "
                 "neighbours do not",
 }
@@ -66,7 +67,35 @@ FEATURES.update({
     "asks_date": "1 when a date is asked for",
     "asks_number": "1 when a number is asked for",
     "asks_who": "1 when a person is asked for",
+    "slot_swap": "1 when a question word the sentence lacks sits between two question words "
+                 "the sentence holds with other words between them (\"the concrete question\" "
+                 "against \"the abstract question\")",
+    "edge_swap": "1 when a question word the sentence lacks follows (or precedes) a question "
+                 "word the sentence holds, where the sentence has a word the question lacks",
 })
+
+
+def _slots(question: list[str], sentence: list[str]) -> tuple[bool, bool]:
+    """Swapped words: a question word absent from the sentence whose neighbours in the
+    question are in the sentence around something else."""
+    where = {w: i for i, w in enumerate(sentence)}
+    asked = set(question)
+    inside = edge = False
+    for i, word in enumerate(question):
+        if word in where:
+            continue
+        before = question[i - 1] if i > 0 else None
+        after = question[i + 1] if i + 1 < len(question) else None
+        j = where.get(before) if before else None
+        k = where.get(after) if after else None
+        if j is not None and k is not None and 1 < k - j <= 3:
+            if any(w not in asked for w in sentence[j + 1:k]):
+                inside = True
+        if j is not None and j + 1 < len(sentence) and sentence[j + 1] not in asked:
+            edge = True
+        if k is not None and k > 0 and sentence[k - 1] not in asked:
+            edge = True
+    return inside, edge
 
 # Opposites a reworded question may swap in: the question names one, the sentence the other.
 _OPPOSITES = [
@@ -116,7 +145,10 @@ _NOT_NEGATION = re.compile(r"\bor not\b", re.I)
 # Ordinals that questions use loosely ("when did X first …").
 SOFT_ORDINALS = ("first",)
 # Kinds of answer the sentence must offer; see `_offers`.
-TYPED = ("date", "number", "who", "where")
+TYPED = ("date", "number", "who", "where", "acronym", "reaction")
+# Of those, the kinds whose absence refuses outright: a date, a number, the definition of
+# an acronym, the words of the one asked about ("what did X say").
+STRICT_TYPES = ("date", "number", "acronym", "reaction")
 # A sentence within this many characters of the best one, in the same passage, is its
 # immediate context.
 NEIGHBOURS = 1
@@ -131,6 +163,7 @@ class Check:
     asked: str  # the refined kind of answer asked for
     title_only: bool
     negated: bool = False  # the question says "not"/"never", the sentence's context does not
+    unknown_names: tuple[str, ...] = ()  # names the question states that no document contains
 
     @property
     def hard_fail(self) -> bool:
@@ -140,8 +173,8 @@ class Check:
         # "first" is often only "initially": a feature, not a hard check
         strict = any(c.kind in ("number", "year") or (c.kind == "ordinal" and c.text.lower()
                      not in SOFT_ORDINALS) for c in self.missing)
-        typed = self.type_missing and self.asked in ("date", "number")
-        return strict or self.title_only or typed or self.negated
+        typed = self.type_missing and self.asked in STRICT_TYPES
+        return strict or self.title_only or typed or self.negated or bool(self.unknown_names)
 
 
 # "On what date", "in what year": a calendar date; a bare "when" takes "on Wednesday" too.
@@ -156,10 +189,11 @@ def _offers(asked: str, text: str, question: str) -> bool:
         return not _STRICT_DATE.search(question) and bool(_TIME_WORDS.search(text))
     if asked == "number":
         return bool(_NUMBER.search(text))
-    if asked in ("who", "where"):
+    if asked in ("who", "where", "acronym", "reaction"):
         from attache.retrieval.extractive import _type_match
 
-        return _type_match(asked, text, question) > 0
+        kind = asked
+        return _type_match(kind, text, question) >= (1.0 if kind == "reaction" else 0.5)
     return True
 
 
@@ -180,7 +214,9 @@ def is_headline(best: Candidate) -> bool:
     return bool(title) and (text == title or (text.startswith(title) and len(text) < len(title) + 40))
 
 
-def check(prof: QuestionProfile, best: Candidate, ranked: Sequence[Candidate]) -> Check:
+def check(
+    prof: QuestionProfile, best: Candidate, ranked: Sequence[Candidate], idf: Idf | None = None
+) -> Check:
     near = context_of(best, ranked)
     near_text = " ".join(c.text for c in near) + " " + best.passage.title
     missing = [c for c in constraints(prof.text) if not c.supported_by(near_text)]
@@ -188,7 +224,12 @@ def check(prof: QuestionProfile, best: Candidate, ranked: Sequence[Candidate]) -
     type_missing = asked in TYPED and not _offers(asked, best.text, prof.text)
     negated = bool(_NEGATION.search(_NOT_NEGATION.sub("", prof.text))) and not any(
         _NEGATION.search(c.text) for c in near)
-    return Check(missing, type_missing, asked, is_headline(best), negated)
+    unknown = tuple(
+        c.text for c in missing
+        if c.kind == "name" and idf is not None and len(c.text) > 2
+        and (stems := content_terms(c.text)) and not any(idf.known(s) for s in stems)
+    )
+    return Check(missing, type_missing, asked, is_headline(best), negated, unknown)
 
 
 def features(
@@ -218,7 +259,10 @@ def features(
     near_lower = " ".join(c.text for c in near).lower()
     modifiers = {m.lower() for m in _MODIFIERS.findall(prof.text)}
     asked = verdict.asked
+    inside, edge = _slots(content_terms(prof.text), content_terms(best.text))
     return {
+        "slot_swap": float(inside),
+        "edge_swap": float(edge),
         "missing_count": math.log1p(sum(1 for s in prof.weights if s not in near_terms)),
         "antonym": float(swapped),
         "modifier_missing": float(any(
@@ -239,6 +283,7 @@ def features(
         "margin": best.score - runner,
         "dense": max(best.passage.dense, 0.0),
         "title_only": float(verdict.title_only),
+        "unknown_name": float(bool(verdict.unknown_names)),
         "negation": float(verdict.negated),
     }
 

@@ -23,7 +23,8 @@ import numpy as np
 from attache.retrieval.scoring import FEATURES
 
 HERE = Path(__file__).resolve().parent
-THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+THRESHOLDS = tuple(round(0.05 + 0.025 * i, 3) for i in range(27))  # 0.05 … 0.70
+SHOWN = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)
 
 
 def load(paths: list[Path]) -> list[dict]:
@@ -94,7 +95,7 @@ def tradeoff(rows: list[dict], p: np.ndarray, prefix: str) -> list[dict]:
     hard = np.array([r["hard_fail"] for r in rows])
     label = np.array([r["label"] for r in rows]).astype(bool)
     table = []
-    for t in THRESHOLDS:
+    for t in sorted(set(THRESHOLDS) | set(SHOWN)):
         answered = (p >= t) & ~hard
         table.append({
             "min_confidence": t,
@@ -103,6 +104,13 @@ def tradeoff(rows: list[dict], p: np.ndarray, prefix: str) -> list[dict]:
             "ece": float(ece(p[answered & chosen], label[answered & chosen])),
         })
     return table
+
+
+def chosen(table: list[dict], floor: float) -> dict:
+    """The operating point refusing most unanswerable questions while answering at least
+    `floor` of the answerable ones right."""
+    eligible = [t for t in table if (t["answerable_right"] or 0) >= floor]
+    return max(eligible, key=lambda t: t["unanswerable_refused"] or 0) if eligible else table[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,12 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         print("| min confidence | unanswerable refused | answerable answered right | ECE |")
         print("| --- | --- | --- | --- |")
         for line in report[name]:
+            if line["min_confidence"] not in SHOWN and line["min_confidence"] != chosen(
+                    report["squad2"], args.floor)["min_confidence"]:
+                continue
             fmt = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
             print(f"| {line['min_confidence']:.2f} | {fmt(line['unanswerable_refused'])} | "
                   f"{fmt(line['answerable_right'])} | {line['ece']:.3f} |")
-    eligible = [t for t in report["squad2"] if (t["answerable_right"] or 0) >= args.floor]
-    best = max(eligible, key=lambda t: t["unanswerable_refused"] or 0) if eligible else \
-        report["squad2"][0]
+    best = chosen(report["squad2"], args.floor)
     weights, bias, means, scales = fit_logistic(x, y, args.l2)
     model = {
         "features": list(FEATURES),
