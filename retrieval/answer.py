@@ -31,6 +31,7 @@ from attache.retrieval.scoring import (
     context_of,
     default_calibration,
     features,
+    is_headline,
 )
 
 if TYPE_CHECKING:
@@ -56,10 +57,11 @@ MIN_ADDED_OWN = 0.25
 SIDE_CANDIDATES = 20
 # ... and of those scoring at least this share of the best, the earliest in its document
 # speaks for the side (an article's lead says what it is about).
-SIDE_LEAD_RATIO = 0.8
+SIDE_LEAD_RATIO = 0.6
 # Another document's best sentence joins the answer only when its own confidence reaches
 # this (or the operating point, if higher).
-OTHER_SOURCE_CONFIDENCE = 0.3
+OTHER_SOURCE_CONFIDENCE = 0.2
+OTHER_SOURCE_RATIO = 0.6
 # Evidence weights (see `evidence`): question-term coverage counting the passage, coverage
 # by the sentence alone, and similarity in meaning.
 EVIDENCE_COVERAGE_WEIGHT = 0.5
@@ -235,11 +237,17 @@ def select(
     calibration = calibration or default_calibration()
     threshold = calibration.min_confidence if min_confidence is None else min_confidence
 
+    verdict = check(prof, best, ranked, idf)
+    values = features(prof, best, ranked, verdict)
+    confidence = calibration.confidence(values)
+
     def stands(other: Candidate) -> bool:
-        """Another document's sentence joins only when it would answer on its own."""
-        verdict = check(prof, other, ranked, idf)
-        return not verdict.hard_fail and calibration.confidence(
-            features(prof, other, ranked, verdict)) >= max(threshold, OTHER_SOURCE_CONFIDENCE)
+        """Another document's sentence joins only when it would answer on its own, nearly
+        as surely as the best one."""
+        own = check(prof, other, ranked, idf)
+        floor = max(threshold, OTHER_SOURCE_CONFIDENCE, OTHER_SOURCE_RATIO * confidence)
+        return not own.hard_fail and calibration.confidence(
+            features(prof, other, ranked, own)) >= floor
 
     if other_source is not None:
         if _addresses(prof, other_source, best, ranked, chosen) and stands(other_source):
@@ -254,9 +262,6 @@ def select(
         )
         if runner_up is not None:
             chosen.append(runner_up)
-    verdict = check(prof, best, ranked, idf)
-    values = features(prof, best, ranked, verdict)
-    confidence = calibration.confidence(values)
     answered = confidence >= threshold and not verdict.hard_fail
     return Selection(
         kept, chosen, best, evidence(best, prof), ranked,
@@ -362,7 +367,7 @@ def pick_side(label: str, query: str, selection: Selection, taken: list[Candidat
         best = selection.best if selection.answered else None
         return Side(label, best, selection.confidence, selection.passages)
     fitting = [c for c in selection.ranked[:SIDE_CANDIDATES]
-               if _about(query, c) and c.own > 0
+               if _about(query, c) and c.own > 0 and not is_headline(c)
                and not any(t.text == c.text for t in taken)]
     used = {t.passage.source for t in taken}
     fresh = [c for c in fitting if c.passage.source not in used] or fitting

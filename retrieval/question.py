@@ -160,6 +160,8 @@ _COMPARISONS = (
     re.compile(r"^\s*(?:what|how)(?:\s+(?:is|are|was|were|do|does|did|has|have|will))?\b"
                r"(?P<mid>[^?]*?)\b(?:differ(?:ence|ences)?|changed?|contrast)\s+between\s+"
                r"(?P<a>[^?]+?)\s+(?:and|with|versus|vs\.?)\s+(?P<b>[^?]+)$", re.I),
+    re.compile(r"^\s*how (?:do|does|did) (?:the )?(?P<a>[^?]+?) compare (?:with|to) "
+               r"(?P<b>[^?]+?)(?P<rest>\s+(?:on|in)\s[^?]*)?$", re.I),
     re.compile(r"^\s*what (?:did|do|does|will) " + _SIDE
                + r"\s+each\s+(?P<rest>[^?]+)", re.I),
     re.compile(r"^\s*compare\s+" + _SIDE + r"(?P<rest>[^?]*)", re.I),
