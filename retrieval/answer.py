@@ -277,7 +277,7 @@ _NUMBER_NOUN = re.compile(
     r"\b(budget|cost|price|salary|headcount|funding|fee|sum|figure|tally|turnout|score|"
     r"population|total|share|percentage|margin|vote|fine|size|amount|rate)s?\b", re.I
 )
-_HOW_MANY = re.compile(r"\bhow (many|much) (\w+(?: \w+)?)", re.I)
+_HOW_MANY = re.compile(r"\bhow (many|much) (\w+)", re.I)
 
 
 def _subject(prof: QuestionProfile, best: Candidate, ranked: list[Candidate]) -> str:
@@ -316,8 +316,10 @@ def missing_line(
             what = (f"how {many.group(1).lower()} {many.group(2)}" if many
                     else f"its {noun.group(1).lower()}" if noun else "the figure asked for")
         else:
-            what = {"date": "when", "who": "who", "where": "where"}[asked]
-        return f"The documents mention {subject}, but not {what}."
+            what = {"date": "when", "who": "who", "where": "where",
+                    "acronym": "what it stands for"}.get(asked, "")
+        if what:
+            return f"The documents mention {subject}, but not {what}."
     return None
 
 
@@ -350,27 +352,59 @@ class Side:
     passages: list[Passage]
 
 
-def _about(side: str, candidate: Candidate) -> bool:
-    """Whether the candidate's document speaks of the side: every name, number and year
-    the side states appears in its passage or title (or the document's date)."""
+_MONTH_NAMES = ("January February March April May June July August September October "
+                "November December").split()
+
+
+def _date_words(value: str) -> str:
+    """A document's ISO date also as words ("2025-06-06": "June 6, 2025")."""
+    match = re.match(r"^(\d{4})-(\d{2})(?:-(\d{2}))?", value)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return value
+    month = _MONTH_NAMES[int(match.group(2)) - 1]
+    day = f" {int(match.group(3))}," if match.group(3) else ""
+    return f"{value} {month}{day} {match.group(1)} {month} {match.group(1)}"
+
+
+def _about(side: str, candidate: Candidate) -> int:
+    """How surely the candidate's document speaks of the side: 2 when its title and date
+    hold every name, number and year the side states, 1 when its passage does, else 0."""
     stated = side_constraints(side)
-    where = " ".join((candidate.passage.text, candidate.passage.title,
-                      str(candidate.passage.metadata.get("date") or "")))
-    return all(c.supported_by(where) for c in stated)
+    heading = " ".join((candidate.passage.title,
+                        _date_words(str(candidate.passage.metadata.get("date") or ""))))
+    if all(c.supported_by(heading) for c in stated):
+        return 2
+    where = f"{candidate.passage.text} {heading}"
+    return 1 if all(c.supported_by(where) for c in stated) else 0
+
+
+def _furniture(candidate: Candidate) -> bool:
+    """A headline, a URL or byline line: never an answer on its own."""
+    text = candidate.text.strip()
+    return is_headline(candidate) or bool(_FURNITURE.match(text)) or len(text.split()) < 4
+
+
+_FURNITURE = re.compile(r"^(url|source|by|posted|published|updated|photo|image)\b[^.]{0,40}[:\s]"
+                        r"|^\S*https?://", re.I)
 
 
 def pick_side(label: str, query: str, selection: Selection, taken: list[Candidate]) -> Side:
-    """The sentence that best speaks for one side: the best sentence of the side's own
-    selection from a document about that side, not already cited for the other side
-    (another document preferred), or None when no document supports the side."""
+    """The sentence that best speaks for one side: among the side's own best sentences,
+    those from a document about the side (by its title and date first, else its passage),
+    not already cited for the other side (another document preferred); of those scoring
+    nearly as well as the best, the earliest in its document. None when no document
+    supports the side."""
     if not side_constraints(query):
         best = selection.best if selection.answered else None
         return Side(label, best, selection.confidence, selection.passages)
-    fitting = [c for c in selection.ranked[:SIDE_CANDIDATES]
-               if _about(query, c) and c.own > 0 and not is_headline(c)
-               and not any(t.text == c.text for t in taken)]
+    fitting = [(c, _about(query, c)) for c in selection.ranked[:SIDE_CANDIDATES]
+               if c.own > 0 and not _furniture(c) and not any(t.text == c.text for t in taken)]
+    fitting = [(c, a) for c, a in fitting if a > 0]
     used = {t.passage.source for t in taken}
-    fresh = [c for c in fitting if c.passage.source not in used] or fitting
+    if fitting:
+        surest = max(a for _, a in fitting)
+        fitting = [(c, a) for c, a in fitting if a == surest]
+    fresh = [c for c, _ in fitting if c.passage.source not in used] or [c for c, _ in fitting]
     top = max((c.score for c in fresh), default=0.0)
     leads = sorted((c for c in fresh if c.score >= SIDE_LEAD_RATIO * top), key=lambda c: c.start)
     chosen = leads[0] if leads else None
