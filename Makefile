@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+UV_VERSION := 0.13.9
 
-.PHONY: chat index test bench clean
+.PHONY: chat index test bench lock clean
 
-$(STAMP): pyproject.toml
+# Exact versions with their hashes from the lock file, then Attaché itself (editable).
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 # Index the documents folder (only what changed), then open the chat.
@@ -25,6 +28,16 @@ test: $(STAMP)
 	@$(BIN)/python -m pytest -q; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: no tests were collected" >&2; exit 1; fi; \
 	exit $$status
+
+bench: $(STAMP)
+	$(BIN)/attache bench
+
+# Re-resolve every dependency of pyproject.toml (and the test extra) to its newest allowed
+# version, for Python 3.11+ on every platform, with hashes. Commit the result.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+		--generate-hashes --no-header --quiet build-requirements.in -o $(LOCK)
 
 clean:
 	rm -rf $(VENV) .attache .pytest_cache

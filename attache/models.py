@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 
 class _Frozen(BaseModel):
@@ -24,6 +24,9 @@ class Citation(_Frozen):
     quote: str = Field(description="verbatim text of the document")
     start: int = Field(description="offset of the quote in the document's clean text")
     end: int
+    url: str | None = Field(default=None, description="where the document can be read, if known")
+    outlet: str | None = Field(default=None, description="the document's outlet, if known")
+    date: str | None = Field(default=None, description="the document's date (YYYY-MM-DD), if known")
 
 
 class PassageRef(_Frozen):
@@ -94,6 +97,10 @@ class RebuildReport(BaseModel):
     version: int | None = None
     switched: bool = Field(default=False, description="whether a new version was published")
 
+    @field_serializer("seconds")
+    def _milliseconds(self, seconds: float) -> float:
+        return round(seconds, 3)
+
 
 class DocumentInfo(_Frozen):
     source: str
@@ -104,6 +111,7 @@ class DocumentInfo(_Frozen):
     author: str | None = None
     date: str | None = None
     sha256: str
+    url: str | None = None
 
 
 class IndexStatus(_Frozen):
@@ -163,6 +171,68 @@ class BenchReport(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class AddedDocument(_Frozen):
+    url: str | None = Field(default=None, description="the article's URL, after redirects")
+    file: str | None = Field(default=None, description="the uploaded file's name")
+    path: str = Field(description="where it was saved, relative to the documents folder")
+    title: str
+    feed: str | None = Field(default=None, description="the feed it came from")
+
+
+class NotAdded(_Frozen):
+    url: str | None = None
+    file: str | None = None
+    reason: str
+    feed: str | None = None
+
+
+class AddResult(_Frozen):
+    """`attache add --json`: what was saved, what was not and why, and the rebuild."""
+
+    added: list[AddedDocument]
+    skipped: list[NotAdded]
+    index: RebuildReport | None = Field(description="the rebuild, when something was added")
+    index_error: str | None = Field(
+        default=None, description="why the index was not brought up to date")
+
+
+class FeedSync(_Frozen):
+    url: str
+    new: int = Field(description="items not seen before")
+    seen: int = Field(description="items handled by an earlier sync")
+    errors: list[str]
+
+
+class SyncResult(AddResult):
+    """`attache feeds sync --json`."""
+
+    feeds: list[FeedSync]
+
+
+class FeedInfo(_Frozen):
+    url: str
+    title: str | None
+    added_at: str | None
+    last_sync: str | None
+    last_error: str | None
+    seen: int = Field(description="items handled so far")
+
+
+class FeedList(_Frozen):
+    """`attache feeds list --json`."""
+
+    feeds: list[FeedInfo]
+
+
+class FeedFollowed(_Frozen):
+    """`attache feeds add --json`."""
+
+    url: str
+    title: str | None
+    items: int = Field(description="items in the feed now")
+    added: bool = Field(description="false when the feed was followed already")
+
+
 SCHEMAS: dict[str, type[BaseModel]] = {
     "ask": AskResult,
     "chat": AskResult,
@@ -171,12 +241,19 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "eval": EvalSummary,
     "eval-row": EvalRow,
     "bench": BenchReport,
+    "add": AddResult,
+    "feeds-add": FeedFollowed,
+    "feeds-list": FeedList,
+    "feeds-sync": SyncResult,
 }
 
 
 # Keys an answer leaves out when they have no value (a question that needed no
 # resolving, an answer with no note, a question without an id).
 _OMITTED_WHEN_EMPTY = ("resolved_question", "note", "id", "verdict", "missing", "sides")
+# Keys of added and skipped entries left out when empty (an upload has no url, an added
+# URL no file name, only feed items have a feed), and of an add without an index error.
+_ADD_OMITTED = ("url", "file", "feed")
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
@@ -186,4 +263,11 @@ def dump(model: BaseModel) -> dict[str, Any]:
         for key in _OMITTED_WHEN_EMPTY:
             if data.get(key) is None:
                 data.pop(key, None)
+    if isinstance(model, AddResult):
+        for entry in data["added"] + data["skipped"]:
+            for key in _ADD_OMITTED:
+                if entry.get(key) is None:
+                    entry.pop(key, None)
+        if data.get("index_error") is None:
+            data.pop("index_error", None)
     return data

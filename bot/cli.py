@@ -147,7 +147,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(
         f"{len(status.documents)} documents, {status.chunks} chunks; "
-        f"model {escape(status.embedding_model or '')}; built {status.built_at}; "
+        f"model {escape(status.embedding_model or '')}; built {escape(str(status.built_at))}; "
         f"store {escape(status.store)}"
     )
     return 0
@@ -267,7 +267,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_discord(args: argparse.Namespace) -> int:
-    from attache.bot.discord_bot import run_bot
+    from attache.bot.discord.client import run_bot
 
     return run_bot(_settings(args))
 
@@ -371,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="the JSON Schema of a --json output")
     schema.add_argument("name", nargs="?", metavar="NAME", help="one of the names it lists")
     schema.set_defaults(handler=cmd_schema)
+
+    from attache.bot.sources_cli import register as register_sources
+
+    register_sources(commands, index_commands, sys.modules[__name__])  # add, feeds, index watch
     return parser
 
 

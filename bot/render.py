@@ -1,43 +1,75 @@
-"""Terminal rendering of answers (rich): the last step, where citations become text."""
+"""Terminal rendering of answers (rich): the last step, where citations become text.
+
+Everything shown here comes from documents, file names, questions or the LLM, so none of
+it is ever parsed as rich markup: it goes into `Text` objects (titles too), and control
+characters (terminal escape sequences, bidirectional overrides) are shown as visible
+escapes instead of reaching the terminal.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
+# C0 and C1 controls but newline and tab, and the bidirectional overrides and isolates.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
-def _panel(text: str, title: str, subtitle: str, style: str) -> Panel:
+
+def plain(text: str) -> str:
+    """`text` with its control characters made visible (`\\x1b`, `\\u202e`)."""
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text)
+
+
+def _text(text: str, style: str = "") -> Text:
+    return Text(plain(text), style=style)
+
+
+def _panel(text: str, title: str, subtitle: str, style: str, origin: str = "",
+           link: str | None = None) -> Panel:
+    body = _text(text)
+    if origin:  # the document's outlet and date
+        body.append(f"\n— {plain(origin)}", style="dim")
+    if link:  # where the reader can open the document; plain text, never markup
+        body.append("\n")
+        body.append(plain(link), style="dim underline")
     return Panel(
-        Text(text),
-        title=escape(title),
-        subtitle=escape(subtitle),
+        body,
+        title=_text(title),
+        subtitle=_text(subtitle),
         title_align="left",
         subtitle_align="right",
         border_style=style,
     )
 
 
+def _origin(citation: Any) -> str:
+    """'Outlet, 2026-11-20' for a citation whose document names them."""
+    known = [v for v in (getattr(citation, "outlet", None), getattr(citation, "date", None)) if v]
+    return ", ".join(known)
+
+
 def answer_panel(answer: Any) -> Group:
     """The answer, then the numbered sources with their verbatim quotes."""
-    parts: list[Any] = [Text(answer.answer, style="bold" if answer.answered else "yellow")]
+    parts: list[Any] = [_text(answer.answer, style="bold" if answer.answered else "yellow")]
     if getattr(answer, "missing", None):  # what no document supports
-        parts.append(Text(answer.missing, style="yellow"))
+        parts.append(_text(answer.missing, style="yellow"))
     if answer.note:
-        parts.append(Text(f"({answer.note})", style="dim"))
+        parts.append(_text(f"({answer.note})", style="dim"))
     if answer.answered:
         for c in answer.citations:
             parts.append(
-                _panel(c.quote, f"[{c.n}] {c.title}", f"{c.source}  chars {c.start}–{c.end}", "cyan")
+                _panel(c.quote, f"[{c.n}] {c.title}", f"{c.source}  chars {c.start}–{c.end}",
+                       "cyan", _origin(c), getattr(c, "url", None))
             )
     elif answer.passages:
         parts.append(Text("Closest passages (not an answer):", style="dim"))
         for p in answer.passages[:3]:
             snippet = p.text if len(p.text) <= 240 else p.text[:240].rsplit(" ", 1)[0] + " …"
-            parts.append(Text(f"• {p.title} ({p.source}): {snippet}", style="dim"))
+            parts.append(_text(f"• {p.title} ({p.source}): {snippet}", style="dim"))
     return Group(*parts)
 
 

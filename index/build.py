@@ -18,12 +18,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from attache.errors import NoUsableDocuments, RebuildBusy
+from attache.errors import DataFolderError, NoUsableDocuments, RebuildBusy
 from attache.models import RebuildReport, SkippedFile
+from attache.index import chunk_meta as cm
 from attache.index.catalog import Catalog, DocumentEntry, Manifest
+from attache.index.chunk_meta import SENTENCE_VECTORS
 from attache.index.chunking import (
-    SENTENCE_SPANS,
-    SENTENCE_VECTORS,
     chunk_text,
     contextual_text,
     parse_spans,
@@ -58,17 +58,17 @@ def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record
     for chunk in chunk_text(doc.text, size, overlap):
         sentences = split_sentences(chunk.text)
         meta: dict[str, Any] = {
-            SENTENCE_SPANS: ";".join(f"{s.start}-{s.end}" for s in sentences),
-            "source": doc.source,
-            "title": doc.title,
-            "kind": doc.kind,
-            "position": chunk.position,
-            "start": chunk.start,
-            "end": chunk.end,
-            "doc_sha": sha256,
-            "text_sha": text_sha(contextual_text(doc.title, chunk.text)),
+            cm.SENTENCE_SPANS: ";".join(f"{s.start}-{s.end}" for s in sentences),
+            cm.SOURCE: doc.source,
+            cm.TITLE: doc.title,
+            cm.KIND: doc.kind,
+            cm.POSITION: chunk.position,
+            cm.START: chunk.start,
+            cm.END: chunk.end,
+            cm.DOC_SHA: sha256,
+            cm.TEXT_SHA: text_sha(contextual_text(doc.title, chunk.text)),
         }
-        for key in ("outlet", "author", "date"):
+        for key in cm.DOCUMENT_FIELDS:
             value = getattr(doc, key)
             if value:
                 meta[key] = value
@@ -96,11 +96,16 @@ class Indexer:
     def rebuild(self) -> RebuildReport:
         from filelock import FileLock, Timeout
 
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         lock_path = self.settings.data_dir / LOCK_FILE
         lock = FileLock(str(lock_path), timeout=0)
         try:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             lock.acquire()
+        except OSError as exc:  # read-only, not a folder, no permission
+            raise DataFolderError(
+                f"cannot write the data folder {self.settings.data_dir} "
+                f"({exc.strerror or type(exc).__name__}): check ATTACHE_DATA_DIR"
+            ) from None
         except Timeout:
             raise RebuildBusy(
                 f"another rebuild is running on {self.settings.data_dir} (lock {lock_path}); "
@@ -155,7 +160,7 @@ class Indexer:
             fresh.extend(records)
             manifest[file.source] = DocumentEntry(
                 doc.source, sha, doc.title, doc.kind, [r.id for r in records],
-                doc.outlet, doc.author, doc.date,
+                doc.outlet, doc.author, doc.date, url=doc.url,
             )
             if previous:
                 report.updated += 1

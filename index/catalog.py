@@ -15,13 +15,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from attache.index import chunk_meta as cm
 from attache.index.chunking import contextual_text
 from attache.index.lexical import LexicalIndex
 from attache.index.store import ChromaStore, Pointer, Record, write_json_atomic
 
 MANIFEST_FILE = "manifest.json"
 LEXICAL_DIR = "lexical"
-DOC_FIELDS = ("title", "kind", "outlet", "author", "date")
+DOC_FIELDS = (cm.TITLE, cm.KIND, cm.OUTLET, cm.AUTHOR, cm.DATE, cm.URL)
 
 
 @dataclass
@@ -34,6 +35,7 @@ class DocumentEntry:
     outlet: str | None = None
     author: str | None = None
     date: str | None = None
+    url: str | None = None
 
     @property
     def chunks(self) -> int:
@@ -47,20 +49,21 @@ def manifest_from_records(records: list[Record]) -> Manifest:
     """Group chunk records by document, chunks in reading order."""
     grouped: dict[str, list[Record]] = defaultdict(list)
     for record in records:
-        grouped[str(record.metadata.get("source", ""))].append(record)
+        grouped[str(record.metadata.get(cm.SOURCE, ""))].append(record)
     manifest: Manifest = {}
     for source, items in sorted(grouped.items()):
-        items.sort(key=lambda r: int(r.metadata.get("position", 0)))
+        items.sort(key=lambda r: int(r.metadata.get(cm.POSITION, 0)))
         meta = items[0].metadata
         manifest[source] = DocumentEntry(
             source=source,
-            sha256=str(meta.get("doc_sha", "")),
-            title=str(meta.get("title", source)),
-            kind=str(meta.get("kind", "")),
+            sha256=str(meta.get(cm.DOC_SHA, "")),
+            title=str(meta.get(cm.TITLE, source)),
+            kind=str(meta.get(cm.KIND, "")),
             ids=[r.id for r in items],
-            outlet=meta.get("outlet"),
-            author=meta.get("author"),
-            date=meta.get("date"),
+            outlet=meta.get(cm.OUTLET),
+            author=meta.get(cm.AUTHOR),
+            date=meta.get(cm.DATE),
+            url=meta.get(cm.URL),
         )
     return manifest
 
@@ -107,11 +110,11 @@ class Catalog:
         """Rebuild this version's cache from the records Chroma holds."""
         records = sorted(
             store.records(pointer.collection),
-            key=lambda r: (str(r.metadata.get("source")), int(r.metadata.get("position", 0))),
+            key=lambda r: (str(r.metadata.get(cm.SOURCE)), int(r.metadata.get(cm.POSITION, 0))),
         )
         lexical = LexicalIndex.build(
             [r.id for r in records],
-            [contextual_text(str(r.metadata.get("title", "")), r.text) for r in records],
+            [contextual_text(str(r.metadata.get(cm.TITLE, "")), r.text) for r in records],
         )
         self.write(pointer.collection, manifest_from_records(records), lexical)
         return lexical

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from attache.index import chunk_meta
+
 TokenCounter = Callable[[str], int]
 
 _ABBREVIATIONS = frozenset(
@@ -57,10 +59,9 @@ def contextual_text(title: str, text: str) -> str:
     return f"{title}\n{text}" if title else text
 
 
-# Chunk metadata: the chunk's sentences as "start-end;…" offsets into the chunk text,
-# and their vectors (see index.embedding.pack_vectors), in the same order.
-SENTENCE_SPANS = "sentence_spans"
-SENTENCE_VECTORS = "sentence_vectors"
+# The chunk-metadata keys of a chunk's sentences (their home is index.chunk_meta).
+SENTENCE_SPANS = chunk_meta.SENTENCE_SPANS
+SENTENCE_VECTORS = chunk_meta.SENTENCE_VECTORS
 
 
 def parse_spans(metadata: dict[str, object]) -> list[tuple[int, int]]:

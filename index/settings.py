@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
     llm_timeout: float = Field(default=20.0, gt=0)
+    llm_max_reply_chars: int = Field(default=2000, ge=100, le=100_000)
 
     # Discord
     discord_token: SecretStr | None = Field(
@@ -60,10 +61,18 @@ class Settings(BaseSettings):
     )
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     discord_channel_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    discord_admin_role: str | None = None
+    discord_admin_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    discord_admin_role: str | None = None  # older setting: still read, only if it is an id
     discord_cooldown_seconds: float = Field(default=5.0, ge=0)
     discord_max_question_chars: int = Field(default=500, ge=10, le=4000)
     discord_max_in_flight: int = Field(default=8, ge=1, le=256)
+    discord_max_per_user: int = Field(default=1, ge=1, le=256)
+
+    # Fetching articles and feeds (attache add, attache feeds, /add)
+    fetch_allow_private: bool = False
+    fetch_timeout: float = Field(default=20.0, gt=0)
+    fetch_max_mb: float = Field(default=10.0, gt=0)
+    fetch_host_interval: float = Field(default=1.0, ge=0)
 
     @field_validator("chroma_url", "embed_url", "llm_url", "llm_api_key", "embed_api_key",
                      mode="before")
@@ -73,7 +82,8 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("discord_guild_ids", "discord_channel_ids", mode="before")
+    @field_validator("discord_guild_ids", "discord_channel_ids", "discord_admin_role_ids",
+                     mode="before")
     @classmethod
     def _id_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -98,6 +108,10 @@ class Settings(BaseSettings):
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def fetch_max_bytes(self) -> int:
+        return int(self.fetch_max_mb * 1024 * 1024)
 
 
 def load_settings(**overrides: object) -> Settings:

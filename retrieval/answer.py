@@ -71,6 +71,12 @@ EVIDENCE_SEMANTIC_WEIGHT = 3.0
 TYPE_PENALTY = 1.0
 
 
+def provenance(metadata: dict[str, Any]) -> dict[str, str | None]:
+    """A citation's url, outlet and date, from its chunk's metadata."""
+    return {key: (str(metadata[key]) if metadata.get(key) else None)
+            for key in ("url", "outlet", "date")}
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
@@ -333,6 +339,7 @@ def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:
             Citation(
                 n=n, source=item.passage.source, title=item.passage.title,
                 quote=item.text, start=item.start, end=item.end,
+                **provenance(item.passage.metadata),
             )
         )
         parts.append(f"{item.text} [{n}]")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from attache.index.chunk_meta import TEXT_SHA
 from attache.index.chunking import split_sentences
 
 if TYPE_CHECKING:
@@ -273,7 +274,8 @@ class Analysis:
 
 
 def analyse(passage: Passage) -> Analysis:
-    from attache.index.chunking import SENTENCE_VECTORS, parse_spans
+    from attache.index.chunk_meta import SENTENCE_VECTORS
+    from attache.index.chunking import parse_spans
     from attache.index.embedding import unpack_vectors
 
     spans = parse_spans(passage.metadata)
@@ -297,7 +299,7 @@ class AnalysisCache:
         self._lock = threading.Lock()
 
     def get(self, passage: Passage) -> Analysis:
-        key = (passage.id, str(passage.metadata.get("text_sha", "")))
+        key = (passage.id, str(passage.metadata.get(TEXT_SHA, "")))
         with self._lock:
             found = self._items.get(key)
             if found is not None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from attache.errors import NoIndex
+from attache.index import chunk_meta as cm
 
 if TYPE_CHECKING:
     import numpy as np
@@ -155,11 +156,11 @@ class Retriever:
             passages.append(
                 Passage(
                     id=chunk,
-                    source=str(meta.get("source", "")),
-                    title=str(meta.get("title", "")),
+                    source=str(meta.get(cm.SOURCE, "")),
+                    title=str(meta.get(cm.TITLE, "")),
                     text=text,
-                    start=int(meta.get("start", 0)),
-                    end=int(meta.get("end", 0)),
+                    start=int(meta.get(cm.START, 0)),
+                    end=int(meta.get(cm.END, 0)),
                     score=fused[chunk],
                     dense=dense.get(chunk, 0.0),
                     lexical=lexical.get(chunk, 0.0),

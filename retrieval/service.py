@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from attache.index.build import ProgressCallback
     from attache.index.embedding import Embedder
     from attache.index.settings import Settings
+    from attache.index.sources.archive import Archive
+    from attache.index.sources.fetch import Fetcher
     from attache.index.store import ChromaStore
     from attache.models import IndexStatus, RebuildReport
     from attache.retrieval.answer import Answer, Selection
@@ -44,6 +46,7 @@ class Attache:
         self._idf: tuple[Any, Idf] | None = None
         self._llm = llm
         self._lock = threading.Lock()
+        self._archive: Archive | None = None
         from attache.retrieval.extractive import AnalysisCache
 
         self._analyses = AnalysisCache()
@@ -82,6 +85,7 @@ class Attache:
                 self.settings.llm_model,
                 key.get_secret_value() if key else None,
                 timeout=self.settings.llm_timeout,
+                max_reply_chars=self.settings.llm_max_reply_chars,
             )
         return self._llm
 
@@ -210,6 +214,7 @@ class Attache:
     def _llm_answer(self, question: str, selection: Selection) -> tuple[bool, str, list[Any]]:
         """The LLM's answer, its markers renumbered to citations quoting the documents."""
         from attache.models import Citation
+        from attache.retrieval.answer import provenance
         from attache.retrieval.llm import MARKER
 
         assert self.llm is not None
@@ -228,7 +233,7 @@ class Attache:
             numbers[n] = len(citations) + 1
             citations.append(Citation(
                 n=numbers[n], source=passage.source, title=passage.title,
-                quote=text, start=start, end=end,
+                quote=text, start=start, end=end, **provenance(passage.metadata),
             ))
         text = MARKER.sub(lambda m: f"[{numbers[int(m.group(1))]}]", reply.text)
         return True, text, citations
@@ -258,6 +263,7 @@ class Attache:
             DocumentInfo(
                 source=entry.source, title=entry.title, chunks=entry.chunks, kind=entry.kind,
                 outlet=entry.outlet, author=entry.author, date=entry.date, sha256=entry.sha256,
+                url=entry.url,
             )
             for entry in manifest.values()
         ]
@@ -271,3 +277,13 @@ class Attache:
             chunk_overlap=pointer.chunk_overlap,
             store=self.store.location,
         )
+
+    def archive(self, fetcher: Fetcher | None = None) -> Archive:
+        """Adding articles (URLs, uploads, feed items) to the documents folder, each add
+        followed by an incremental rebuild; one per service, so its per-host pauses hold."""
+        from attache.index.sources.archive import Archive
+
+        with self._lock:
+            if self._archive is None or fetcher is not None:
+                self._archive = Archive(self.settings, fetcher=fetcher, rebuild=self.rebuild)
+            return self._archive

@@ -4,6 +4,7 @@ option, and the ask/chat/eval commands. Real model, real Chroma, the seed articl
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -240,7 +241,7 @@ def test_llm_writes_the_answer_and_quotes_still_come_from_documents(
         assert texts[c.source][c.start : c.end] == c.quote
     assert captured["auth"] == "Bearer sk-test-secret"
     system, user = captured["messages"][0]["content"], captured["messages"][1]["content"]
-    assert "untrusted" in system and "<passage n=\"1\"" in user
+    assert "untrusted" in system and re.search(r'<passage-[0-9a-f]{16} n="1"', user)
 
 
 @pytest.mark.parametrize("reply_text", [
@@ -307,7 +308,8 @@ def test_instruction_planted_in_a_passage_is_not_followed(tmp_path, embedder, ht
     answer = Attache(settings, embedder=embedder).ask("Who approved the Bureau of Cyberspace Security?")
     # the planted text reached the model only inside a delimited passage ...
     assert "IGNORE ALL PREVIOUS" not in seen["system"]
-    block = seen["user"].split("<passage", 1)[1].rsplit("</passage>", 1)[0]
+    tag = re.search(r"<(passage-[0-9a-f]{16}) n=", seen["user"]).group(1)
+    block = seen["user"].split(f"<{tag} n=", 1)[1].rsplit(f"</{tag}>", 1)[0]
     assert "IGNORE ALL PREVIOUS" in block
     # ... and a reply that obeys it carries no citation, so it is never shown
     assert "PWNED" not in answer.answer

@@ -17,22 +17,22 @@ import aiohttp
 import discord
 import pytest
 
-from attache.bot import discord_format as fmt
-from attache.bot.discord_bot import (
-    BUSY,
-    CITE_PREFIX,
-    EXPIRED_SOURCES,
+from attache.bot.discord import format as fmt
+from attache.bot.discord.client import (
     GENERIC_ERROR,
-    NO_MENTIONS,
-    NOTHING_INDEXED,
-    REINDEX_BUSY,
-    REINDEX_STARTED,
     AttacheBot,
-    Gate,
     ThreadConversations,
     create_bot,
     run_bot,
 )
+from attache.bot.discord.commands import REINDEX_BUSY, REINDEX_STARTED
+from attache.bot.discord.gate import BUSY, USER_BUSY, Gate
+from attache.bot.discord.views import CITE_PREFIX, EXPIRED_SOURCES, NO_MENTIONS, PassageButton
+try:
+    from tests.inert_markdown import live_markdown
+except ImportError:  # tests/ is on sys.path
+    from inert_markdown import live_markdown
+
 from attache.errors import DocumentsFolderError, NoIndex, RebuildBusy
 from attache.models import DocumentInfo, IndexStatus, RebuildReport
 from attache.index.settings import Settings
@@ -210,6 +210,7 @@ def make_message(content: str, channel: Any, *, author_id: int = USER_ID, bot_au
     message.guild = create_autospec(discord.Guild, instance=True, spec_set=True)
     message.type = discord.MessageType.default
     message.mentions = mentions or []
+    message.reference = None
     message.to_reference.return_value = create_autospec(discord.MessageReference, instance=True)
     return message
 
@@ -248,6 +249,14 @@ def sent_texts(*mocks: Any) -> list[str]:
     return texts
 
 
+async def slash(bot: AttacheBot, interaction: Any, name: str, **options: Any) -> None:
+    """A slash command as the command tree runs it: its check, then its callback."""
+    if await bot.tree.interaction_check(interaction):
+        command = bot.tree.get_command(name)
+        assert isinstance(command, discord.app_commands.Command)
+        await command.callback(interaction, **options)
+
+
 def all_sends(interaction: Any) -> list[Any]:
     return [interaction.response.send_message, interaction.followup.send]
 
@@ -262,7 +271,8 @@ def test_create_bot_registers_commands_from_the_environment(
     monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
     bot = create_bot()
     assert isinstance(bot, AttacheBot)
-    assert {c.name for c in bot.tree.get_commands()} == {"ask", "sources", "help", "reindex"}
+    assert {c.name for c in bot.tree.get_commands()} == {"ask", "sources", "help", "reindex",
+                                                          "add", "upload"}
     ask = bot.tree.get_command("ask")
     assert ask is not None and [p.name for p in ask.parameters] == ["question"]
     assert bot.settings.discord_max_in_flight == 3 and bot.gate.max_in_flight == 3
@@ -282,7 +292,7 @@ def test_ask_defers_before_any_service_work_then_answers_and_opens_a_thread() ->
     bot = make_bot(service)
     interaction = make_interaction(calls=calls)
 
-    run(lambda: bot.handle_ask(interaction, "Who approved the creation of CSET?"))
+    run(lambda: bot.commands.handle_ask(interaction, "Who approved the creation of CSET?"))
 
     assert calls == ["defer", "ask", "followup", "thread"]
     interaction.response.defer.assert_awaited_once_with(thinking=True)
@@ -300,9 +310,10 @@ def test_ask_defers_before_any_service_work_then_answers_and_opens_a_thread() ->
     assert "“Pompeo approved it.”" in embed["fields"][0]["value"]
     assert "000_a.txt" in embed["fields"][0]["value"]
     buttons = kwargs["view"].children
-    assert [b.label for b in buttons] == ["Passage [1]"]
+    assert [b.item.label for b in buttons] == ["Passage [1]"]
+    assert isinstance(buttons[0], PassageButton)
     assert buttons[0].custom_id.startswith(CITE_PREFIX)
-    assert kwargs["view"].timeout == 15 * 60
+    assert kwargs["view"].timeout is None  # the buttons are routed by custom id
 
     thread_kwargs = interaction.channel.create_thread.call_args.kwargs
     assert thread_kwargs["name"] == "Who approved the creation of CSET?"
@@ -317,8 +328,8 @@ def test_custom_ids_are_unique_per_answer() -> None:
     first, second = make_interaction(), make_interaction(user_id=USER_ID + 1)
 
     async def body() -> None:
-        await bot.handle_ask(first, "one question")
-        await bot.handle_ask(second, "another question")
+        await bot.commands.handle_ask(first, "one question")
+        await bot.commands.handle_ask(second, "another question")
 
     run(body)
     ids = [b.custom_id for i in (first, second)
@@ -331,7 +342,7 @@ def test_too_long_question_is_refused_before_retrieval() -> None:
     bot = make_bot(service, discord_max_question_chars=50)
     interaction = make_interaction()
 
-    run(lambda: bot.handle_ask(interaction, "why " * 20))
+    run(lambda: bot.commands.handle_ask(interaction, "why " * 20))
 
     service.ask.assert_not_called()
     interaction.response.defer.assert_not_called()
@@ -345,7 +356,7 @@ def test_empty_question_is_refused() -> None:
     service = fake_service()
     bot = make_bot(service)
     interaction = make_interaction()
-    run(lambda: bot.handle_ask(interaction, "   "))
+    run(lambda: bot.commands.handle_ask(interaction, "   "))
     service.ask.assert_not_called()
     assert interaction.response.send_message.call_args.kwargs["ephemeral"] is True
 
@@ -358,10 +369,10 @@ def test_cooldown_per_user_refuses_a_second_question_politely() -> None:
         user_id=USER_ID + 1)
 
     async def body() -> None:
-        await bot.handle_ask(first, "first question here")
+        await bot.commands.handle_ask(first, "first question here")
         now[0] += 2.0
-        await bot.handle_ask(second, "second question here")
-        await bot.handle_ask(other_user, "someone else asks")
+        await bot.commands.handle_ask(second, "second question here")
+        await bot.commands.handle_ask(other_user, "someone else asks")
 
     run(body)
     assert service.ask.call_count == 2
@@ -372,7 +383,7 @@ def test_cooldown_per_user_refuses_a_second_question_politely() -> None:
 
     later = make_interaction()
     now[0] += 3.5
-    run(lambda: bot.handle_ask(later, "after the cooldown"))
+    run(lambda: bot.commands.handle_ask(later, "after the cooldown"))
     assert service.ask.call_count == 3
 
 
@@ -392,12 +403,12 @@ def test_busy_past_the_cap_on_questions_in_flight() -> None:
     interactions = [make_interaction(user_id=USER_ID + n) for n in range(3)]
 
     async def body() -> None:
-        running = [asyncio.create_task(bot.handle_ask(i, f"question {n}"))
+        running = [asyncio.create_task(bot.commands.handle_ask(i, f"question {n}"))
                    for n, i in enumerate(interactions[:2])]
         for _ in range(2):
             assert await asyncio.to_thread(started.acquire, True, TIMEOUT)
         assert bot.gate.in_flight == 2
-        await bot.handle_ask(interactions[2], "one too many")
+        await bot.commands.handle_ask(interactions[2], "one too many")
         release.set()
         await asyncio.gather(*running)
 
@@ -413,6 +424,50 @@ def test_busy_past_the_cap_on_questions_in_flight() -> None:
     assert bot.gate.in_flight == 0
 
 
+def test_one_member_cannot_hold_every_slot() -> None:
+    """Asking again as soon as the cooldown allows, while earlier answers still run, used
+    to fill every in-flight slot; now a member has one, and others are still answered."""
+    now = [0.0]
+    release = threading.Event()
+    started = threading.Semaphore(0)
+    service = fake_service()
+    answer = make_answer()
+
+    def slow_ask(question: str, conversation: Any = None) -> Answer:
+        started.release()
+        assert release.wait(TIMEOUT)
+        return answer
+
+    service.ask.side_effect = slow_ask
+    bot = make_bot(service, clock=lambda: now[0], discord_max_in_flight=8,
+                   discord_cooldown_seconds=5)
+    hog = [make_interaction() for _ in range(8)]
+    other = make_interaction(user_id=USER_ID + 1)
+
+    async def body() -> None:
+        running = [asyncio.create_task(bot.commands.handle_ask(hog[0], "question 0"))]
+        assert await asyncio.to_thread(started.acquire, True, TIMEOUT)
+        for n, interaction in enumerate(hog[1:], 1):
+            now[0] += 5.01  # past the cooldown every time
+            await bot.commands.handle_ask(interaction, f"question {n}")
+        running.append(asyncio.create_task(bot.commands.handle_ask(other, "my turn?")))
+        assert await asyncio.to_thread(started.acquire, True, TIMEOUT)
+        assert bot.gate.in_flight == 2 and bot.gate.in_flight_for(USER_ID) == 1
+        release.set()
+        await asyncio.gather(*running)
+
+    try:
+        run(body)
+    finally:
+        release.set()
+    assert service.ask.call_count == 2
+    for interaction in hog[1:]:
+        refusal = interaction.response.send_message.call_args
+        assert refusal.args[0] == USER_BUSY and refusal.kwargs["ephemeral"] is True
+    assert other.followup.send.call_args.kwargs["content"] == "Pompeo approved it. [1]"
+    assert bot.gate.in_flight == 0 and bot.gate.in_flight_for(USER_ID) == 0
+
+
 def test_channel_allow_list_refuses_elsewhere_and_counts_threads_as_their_parent() -> None:
     service = fake_service()
     bot = make_bot(service, discord_channel_ids=[CHANNEL_ID])
@@ -424,10 +479,11 @@ def test_channel_allow_list_refuses_elsewhere_and_counts_threads_as_their_parent
                                         user_id=USER_ID + 2)
 
     async def body() -> None:
-        await bot.handle_ask(outside, "question outside")
-        await bot.handle_ask(in_thread, "question in a thread")
-        await bot.handle_ask(thread_elsewhere, "question in another thread")
-        await bot.handle_sources(make_interaction(channel=make_text_channel(OTHER_CHANNEL_ID)))
+        await slash(bot, outside, "ask", question="question outside")
+        await slash(bot, in_thread, "ask", question="question in a thread")
+        await slash(bot, thread_elsewhere, "ask", question="question in another thread")
+        await slash(bot, make_interaction(channel=make_text_channel(OTHER_CHANNEL_ID)),
+                     "sources")
 
     run(body)
     assert service.ask.call_count == 1
@@ -460,7 +516,7 @@ def test_mention_syntax_from_documents_and_questions_is_neutralised() -> None:
     bot = make_bot(service)
     interaction = make_interaction()
 
-    run(lambda: bot.handle_ask(interaction, "<@123456789012345678> @everyone why?"))
+    run(lambda: bot.commands.handle_ask(interaction, "<@123456789012345678> @everyone why?"))
 
     texts = sent_texts(interaction.followup.send, interaction.channel.create_thread)
     assert texts
@@ -468,7 +524,7 @@ def test_mention_syntax_from_documents_and_questions_is_neutralised() -> None:
     for text in texts:
         assert not raw.search(text), text
     content = interaction.followup.send.call_args.kwargs["content"]
-    assert "<https://evil.example/x>" in content  # no link preview
+    assert "`https://evil.example/x`" in content  # shown, not linked, no preview
     assert "[1]" in content
     for call in interaction.followup.send.call_args_list:
         assert call.kwargs["allowed_mentions"] is NO_MENTIONS
@@ -490,14 +546,34 @@ def test_errors_become_a_short_generic_message_without_leaks(
     interaction = make_interaction()
 
     with caplog.at_level("ERROR", logger="attache.discord"):
-        run(lambda: bot.handle_ask(interaction, "What happens now?"))
+        run(lambda: bot.commands.handle_ask(interaction, "What happens now?"))
 
     texts = sent_texts(*all_sends(interaction), interaction.channel.create_thread)
     assert texts == [GENERIC_ERROR]
+    assert interaction.followup.send.call_args.kwargs["ephemeral"] is True
+    interaction.delete_original_response.assert_awaited_once()  # no public "thinking…" left
     for text in texts:
         assert "Traceback" not in text and "/" not in text and "token" not in text
     interaction.channel.create_thread.assert_not_called()
     assert any(r.exc_info for r in caplog.records)  # logged, with its stack trace
+    assert bot.gate.in_flight == 0
+
+
+def test_an_error_after_part_of_the_answer_keeps_that_part() -> None:
+    bot = make_bot(fake_service(answer=many_citations(30)))
+    interaction = make_interaction()
+    original = interaction.followup.send.side_effect
+
+    def send(*args: Any, **kwargs: Any) -> Any:
+        if interaction.followup.send.call_count == 2:
+            raise RuntimeError("the connection dropped")
+        return original(*args, **kwargs)
+
+    interaction.followup.send.side_effect = send
+    run(lambda: bot.commands.handle_ask(interaction, "Many sources?"))
+    interaction.delete_original_response.assert_not_called()  # the first part stays
+    last = interaction.followup.send.call_args
+    assert last.args == (GENERIC_ERROR,) and last.kwargs["ephemeral"] is True
     assert bot.gate.in_flight == 0
 
 
@@ -506,8 +582,9 @@ def test_nothing_indexed_yet_says_how_to_fix_it() -> None:
     service.ask.side_effect = NoIndex("nothing is indexed yet: run `attache index rebuild`")
     bot = make_bot(service)
     interaction = make_interaction()
-    run(lambda: bot.handle_ask(interaction, "Anything there?"))
-    assert interaction.followup.send.call_args.kwargs["content"] == NOTHING_INDEXED
+    run(lambda: bot.commands.handle_ask(interaction, "Anything there?"))
+    assert interaction.followup.send.call_args.args[0] == NoIndex.public_message
+    assert interaction.followup.send.call_args.kwargs["ephemeral"] is True
 
 
 def test_a_failing_defer_is_logged_and_releases_the_slot(caplog: pytest.LogCaptureFixture) -> None:
@@ -520,9 +597,9 @@ def test_a_failing_defer_is_logged_and_releases_the_slot(caplog: pytest.LogCaptu
     interaction.response.send_message.side_effect = discord.NotFound(response,
                                                                      "Unknown interaction")
     with caplog.at_level("WARNING", logger="attache.discord"):
-        run(lambda: bot.handle_ask(interaction, "too late?"))
+        run(lambda: bot.commands.handle_ask(interaction, "too late?"))
     service.ask.assert_not_called()
-    assert "/ask failed" in caplog.text
+    assert "failed" in caplog.text and any(r.exc_info for r in caplog.records)
     assert bot.gate.in_flight == 0
 
 
@@ -530,7 +607,7 @@ def test_refusals_are_shown_with_the_closest_passages() -> None:
     answer = make_answer(answered=False, passages=[passage("000_a.txt", "Close text.", 0)])
     bot = make_bot(fake_service(answer=answer))
     interaction = make_interaction()
-    run(lambda: bot.handle_ask(interaction, "What is the budget?"))
+    run(lambda: bot.commands.handle_ask(interaction, "What is the budget?"))
     kwargs = interaction.followup.send.call_args.kwargs
     assert kwargs["content"] == NO_ANSWER and "view" not in kwargs
     assert kwargs["embeds"][0].title == "Closest passages (not an answer)"
@@ -542,14 +619,18 @@ def test_refusals_are_shown_with_the_closest_passages() -> None:
 def test_passage_button_shows_the_covering_passage_to_the_clicker_only() -> None:
     bot = make_bot()
     interaction = make_interaction()
-    run(lambda: bot.handle_ask(interaction, "Who approved it?"))
+    run(lambda: bot.commands.handle_ask(interaction, "Who approved it?"))
     button = interaction.followup.send.call_args.kwargs["view"].children[0]
     click = make_interaction(kind=discord.InteractionType.component,
                              data={"custom_id": button.custom_id})
+    click.client = bot
 
     async def body() -> None:
-        await button.callback(click)
-        await bot.on_interaction(click)  # a live view: the fallback stays silent
+        # as discord.py routes a click: a new item from the custom id, then its callback
+        match = PassageButton.__discord_ui_compiled_template__.fullmatch(button.custom_id)
+        routed = await PassageButton.from_custom_id(click, button.item, match)
+        assert await routed.interaction_check(click)
+        await routed.callback(click)
 
     run(body)
     click.response.send_message.assert_awaited_once()
@@ -561,9 +642,18 @@ def test_passage_button_shows_the_covering_passage_to_the_clicker_only() -> None
 
 def test_expired_passage_button_says_so() -> None:
     bot = make_bot()
+    custom_id = f"{CITE_PREFIX}0123456789abcdef:1"  # from before a restart
     click = make_interaction(kind=discord.InteractionType.component,
-                             data={"custom_id": f"{CITE_PREFIX}0123456789abcdef:1"})
-    run(lambda: bot.on_interaction(click))
+                             data={"custom_id": custom_id})
+    click.client = bot
+    match = PassageButton.__discord_ui_compiled_template__.fullmatch(custom_id)
+    assert match is not None
+
+    async def body() -> None:
+        routed = await PassageButton.from_custom_id(click, discord.ui.Button(), match)
+        await routed.callback(click)
+
+    run(body)
     assert click.response.send_message.call_args.args[0] == EXPIRED_SOURCES
     assert click.response.send_message.call_args.kwargs["ephemeral"] is True
 
@@ -589,7 +679,7 @@ def test_follow_up_in_a_bot_thread_continues_its_conversation() -> None:
     bot = make_bot(service)
     conversation = Conversation()
     conversation.add("Who announced the office?", "Who announced the office?", "Blinken.", True)
-    bot.conversations.add(THREAD_ID, conversation)
+    bot.conversations.add(THREAD_ID, conversation, USER_ID)
     thread = make_thread()
     message = make_message("What will it focus on?", thread)
 
@@ -609,7 +699,7 @@ def test_ask_inside_a_bot_thread_continues_its_conversation() -> None:
     conversation = Conversation()
     bot.conversations.add(THREAD_ID, conversation)
     interaction = make_interaction(channel=make_thread())
-    run(lambda: bot.handle_ask(interaction, "And then?"))
+    run(lambda: bot.commands.handle_ask(interaction, "And then?"))
     assert service.ask.call_args.args == ("And then?", conversation)
     interaction.followup.send.assert_awaited_once()
     assert len(bot.conversations) == 1
@@ -649,20 +739,78 @@ def test_message_questions_get_the_same_checks() -> None:
     now = [50.0]
     service = fake_service()
     bot = make_bot(service, clock=lambda: now[0], discord_max_question_chars=30)
-    bot.conversations.add(THREAD_ID, Conversation())
+    bot.conversations.add(THREAD_ID, Conversation(), USER_ID)
     thread = make_thread()
+    channel = make_text_channel()
 
     async def body() -> None:
-        await bot.on_message(make_message("x " * 40, thread))
+        await bot.on_message(make_message("why " * 10 + "?", thread))
         await bot.on_message(make_message("A fine question?", thread))
-        await bot.on_message(make_message("Another one right away?", thread))
+        await bot.on_message(make_message("Another one right away?", thread))  # silent
+        await bot.on_message(make_message(f"<@{BOT_ID}> And in a channel?", channel,
+                                          mentions=[bot.user]))
 
     run(body)
     assert service.ask.call_count == 1
     replies = [c.args[0] for c in thread.send.call_args_list if c.args]
-    assert "30 characters" in replies[0] and replies[1].startswith("Please wait")
+    assert len(replies) == 1 and "30 characters" in replies[0]
+    assert channel.send.call_args.args[0].startswith("Please wait")  # told where it was asked
     for call in thread.send.call_args_list:
         assert call.kwargs["allowed_mentions"] is NO_MENTIONS
+
+
+def test_in_its_threads_the_bot_answers_only_questions() -> None:
+    now = [100.0]
+    service = fake_service()
+    bot = make_bot(service, clock=lambda: now[0])
+    bot.conversations.add(THREAD_ID, Conversation(), USER_ID)
+    thread = make_thread()
+    other = USER_ID + 7
+    earlier = create_autospec(discord.Message, instance=True, spec_set=True)
+    earlier.author = bot.user
+    reply_to_bot = make_message("the budget, then", thread, author_id=other)
+    reply_to_bot.reference = create_autospec(discord.MessageReference, instance=True,
+                                             spec_set=True)
+    reply_to_bot.reference.resolved = earlier
+
+    async def say(message: Any) -> None:
+        now[0] += 6.0  # past the cooldown each time
+        await bot.on_message(message)
+
+    async def body() -> None:
+        await say(make_message("thanks!", thread))  # the asker, not a question
+        await say(make_message("", thread))  # an attachment alone
+        await say(make_message("What about the budget?", thread, author_id=other))  # not theirs
+        await say(make_message("ok, noted", thread))
+        asked = service.ask.call_count
+        assert asked == 0 and thread.send.call_count == 0
+        await say(make_message("What will it focus on?", thread))  # the asker's question
+        await say(make_message("how much did it cost", thread))  # reads as one too
+        await say(make_message(f"<@{BOT_ID}> and the budget", thread, author_id=other,
+                               mentions=[bot.user]))  # addressed to the bot
+        await say(reply_to_bot)  # a reply to the bot
+        assert service.ask.call_count == 4
+        burst = [make_message(f"Question {n}?", thread) for n in range(5)]
+        for message in burst:  # all within the cooldown
+            await bot.on_message(message)
+
+    run(body)
+    assert [c.args[0] for c in service.ask.call_args_list] == [
+        "What will it focus on?", "how much did it cost", "and the budget", "the budget, then",
+        "Question 0?"]
+    assert thread.send.call_count == 5  # the answers, and not one "please wait"
+    assert all(not c.args for c in thread.send.call_args_list)
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("What will it focus on?", True), ("who approved it", True), ("Tell me more", True),
+    ("explain the budget", True), ("and the budget?", True), ("thanks!", False),
+    ("Thank you, that helps.", False), ("", False), ("ok", False), ("whoa", False),
+])
+def test_reads_as_question(text: str, question: bool) -> None:
+    from attache.bot.discord.messages import reads_as_question
+
+    assert reads_as_question(text) is question
 
 
 def test_thread_conversations_are_bounded_least_recently_used_first() -> None:
@@ -681,7 +829,7 @@ def test_gate_counts_and_cools_down() -> None:
     gate.enter(1)
     assert gate.refusal(2) == BUSY
     assert gate.refusal(1) == "Please wait 5 s before asking again."
-    gate.leave()
+    gate.leave(1)
     now[0] = 5.0
     assert gate.refusal(1) is None
 
@@ -699,36 +847,45 @@ def make_report(**values: Any) -> RebuildReport:
 
 def reindex(bot: AttacheBot, interaction: Any) -> Callable[[], Awaitable[None]]:
     async def body() -> None:
-        await bot.handle_reindex(interaction)
-        if bot._reindex_task is not None:
-            await bot._reindex_task
+        await bot.commands.handle_reindex(interaction)
+        if bot.commands._reindex_task is not None:
+            await bot.commands._reindex_task
 
     return body
 
 
-@pytest.mark.parametrize(("permissions", "roles", "admin_role", "allowed"), [
-    (discord.Permissions(manage_guild=True), (), None, True),
-    (discord.Permissions(administrator=True), (), None, True),
-    (discord.Permissions.none(), (make_role(42, "Archivists"),), "archivists", True),
-    (discord.Permissions.none(), (make_role(42, "Archivists"),), "42", True),
-    (discord.Permissions.none(), (make_role(43, "Readers"),), "Archivists", False),
-    (discord.Permissions.none(), (make_role(43, "Readers"),), "42", False),
-    (discord.Permissions(send_messages=True, manage_messages=True), (), None, False),
+@pytest.mark.parametrize(("permissions", "roles", "admin", "allowed"), [
+    (discord.Permissions(manage_guild=True), (), {}, True),
+    (discord.Permissions(administrator=True), (), {}, True),
+    (discord.Permissions.none(), (make_role(42, "Archivists"),),
+     {"discord_admin_role_ids": [7, 42]}, True),
+    (discord.Permissions.none(), (make_role(42, "Archivists"),), {"discord_admin_role": "42"},
+     True),  # the older setting, holding an id
+    # a role created with the admin role's name is not the admin role
+    (discord.Permissions.none(), (make_role(43, "Archivists"),),
+     {"discord_admin_role_ids": [42]}, False),
+    (discord.Permissions.none(), (make_role(43, "Archivists"),),
+     {"discord_admin_role": "Archivists"}, False),
+    (discord.Permissions.none(), (make_role(43, "Readers"),), {"discord_admin_role": "42"}, False),
+    (discord.Permissions(send_messages=True, manage_messages=True, manage_roles=True), (), {},
+     False),
 ])
 def test_reindex_permissions(permissions: discord.Permissions, roles: tuple[Any, ...],
-                             admin_role: str | None, allowed: bool) -> None:
+                             admin: dict[str, Any], allowed: bool) -> None:
     service = fake_service()
     service.rebuild.return_value = make_report()
-    bot = make_bot(service, discord_admin_role=admin_role)
+    bot = make_bot(service, **admin)
     interaction = make_interaction(permissions=permissions, roles=roles)
 
     run(reindex(bot, interaction))
 
     if allowed:
         service.rebuild.assert_called_once()
-        assert interaction.response.send_message.call_args.args[0] == REINDEX_STARTED
-        report = interaction.followup.send.call_args.args[0]
-        assert report.startswith("Reindex done in 1.5 s: 1 added, 0 updated, 0 removed")
+        started = interaction.response.send_message.call_args
+        assert started.args[0] == REINDEX_STARTED and started.kwargs["ephemeral"] is True
+        report = interaction.followup.send.call_args
+        assert report.args[0].startswith("Reindex done in 1.5 s: 1 added, 0 updated, 0 removed")
+        assert report.kwargs["ephemeral"] is True  # skipped files are named: the admin only
     else:
         service.rebuild.assert_not_called()
         refusal = interaction.response.send_message.call_args
@@ -752,14 +909,14 @@ def test_second_reindex_while_one_runs_says_so_and_answers_keep_coming() -> None
     question = make_interaction(user_id=USER_ID + 1)
 
     async def body() -> None:
-        await bot.handle_reindex(first)
-        while bot._reindex_progress is None:
+        await bot.commands.handle_reindex(first)
+        while bot.commands._reindex_progress is None:
             await asyncio.sleep(0.01)
-        await bot.handle_reindex(second)
-        await bot.handle_ask(question, "Still answering?")
+        await bot.commands.handle_reindex(second)
+        await bot.commands.handle_ask(question, "Still answering?")
         release.set()
-        assert bot._reindex_task is not None
-        await bot._reindex_task
+        assert bot.commands._reindex_task is not None
+        await bot.commands._reindex_task
 
     try:
         run(body)
@@ -789,6 +946,15 @@ def test_reindex_failures_are_reported_without_paths(error: Exception, expected:
     assert "/home" not in report and "/srv" not in report and "token" not in report
 
 
+def test_an_admin_role_given_by_name_is_ignored_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="attache.discord"):
+        bot = make_bot(discord_admin_role="Archivists")
+    assert "ATTACHE_DISCORD_ADMIN_ROLE_IDS" in caplog.text
+    assert bot.commands.admin_role_ids() == set()
+
+
 def test_reindex_report_truncates_skipped_reasons() -> None:
     skipped = [{"path": f"folder/file_{n:03d}.bin", "reason": "binary content " * 12}
                for n in range(40)]
@@ -805,7 +971,7 @@ def test_sources_lists_documents_and_build_time_ephemerally() -> None:
     service = fake_service()
     bot = make_bot(service)
     interaction = make_interaction()
-    run(lambda: bot.handle_sources(interaction))
+    run(lambda: bot.commands.handle_sources(interaction))
     assert interaction.response.defer.call_args.kwargs == {"ephemeral": True, "thinking": True}
     kwargs = interaction.followup.send.call_args.kwargs
     assert kwargs["ephemeral"] is True and kwargs["allowed_mentions"] is NO_MENTIONS
@@ -819,7 +985,7 @@ def test_sources_lists_documents_and_build_time_ephemerally() -> None:
 def test_help_says_what_the_bot_knows_and_how_to_ask() -> None:
     bot = make_bot()
     interaction = make_interaction()
-    run(lambda: bot.handle_help(interaction))
+    run(lambda: bot.commands.handle_help(interaction))
     embed = interaction.followup.send.call_args.kwargs["embed"]
     assert "**2 documents**" in embed.description and "*State Department*" in embed.description
     assert "/ask" in embed.description and "thread" in embed.description
@@ -1019,7 +1185,7 @@ def test_bot_views_stay_within_component_limits() -> None:
     answer = many_citations(30)
     bot = make_bot(fake_service(answer=answer))
     interaction = make_interaction()
-    run(lambda: bot.handle_ask(interaction, "Many sources?"))
+    run(lambda: bot.commands.handle_ask(interaction, "Many sources?"))
     ids = []
     for call in interaction.followup.send.call_args_list:
         kwargs = call.kwargs
@@ -1029,7 +1195,7 @@ def test_bot_views_stay_within_component_limits() -> None:
         if view is not None:
             assert len(view.children) <= 25
             for button in view.children:
-                assert len(button.label) <= 80 and len(button.custom_id) <= 100
+                assert len(button.item.label) <= 80 and len(button.custom_id) <= 100
                 ids.append(button.custom_id)
     assert len(ids) == len(set(ids)) == 30
 
@@ -1050,17 +1216,19 @@ def test_thread_names_are_short_and_inert() -> None:
     assert fmt.thread_name("<@123456789012345678>") == "Attaché"
 
 
-def test_no_previews_wraps_urls_once() -> None:
-    text = "See https://a.example/x, and <https://b.example/y> or (http://c.example)."
+def test_urls_are_shown_as_code_never_as_links() -> None:
+    text = ("See https://a.example/x, and <https://b.example/y> or (http://c.example). "
+            "Join discord.gg/abc!")
     assert fmt.no_previews(text) == (
-        "See <https://a.example/x>, and <https://b.example/y> or (<http://c.example>).")
+        "See `https://a.example/x`, and `https://b.example/y` or (`http://c.example`). "
+        "Join `discord.gg/abc`!")
 
 
 def test_module_imports_no_retrieval_code() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, bot.discord_bot; "
+    code = ("import sys, attache.bot.discord.client; "
             "print(sorted(m for m in sys.modules if m.startswith(('retrieval', 'chromadb', "
             "'onnxruntime', 'index.'))))")
     root = Path(__file__).resolve().parents[1]
@@ -1068,3 +1236,105 @@ def test_module_imports_no_retrieval_code() -> None:
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+HOSTILE = (
+    "# Urgent: the ambassador resigned\n"
+    "-# posted by the press office\n"
+    "> quoted from nowhere\n"
+    "- a list item\n"
+    "Read [the official notice](https://evil.example/phish) and [1](https://evil.example/1) "
+    "now. The review is ||secret until March|| and **loud** __under__ ~~gone~~ `code`; "
+    "join discord.gg/evilcorp or <https://evil.example/x>."
+)
+
+
+def test_markdown_from_documents_questions_and_the_llm_arrives_inert() -> None:
+    citation = Citation(n=1, source="notes/[x](https://evil.example/p).txt",
+                        title="# Budget [notice](https://evil.example/t) ||s||",
+                        quote=HOSTILE, start=0, end=len(HOSTILE))
+    answer = make_answer(text=HOSTILE + " [1]", citations=[citation],
+                         passages=[passage(citation.source, HOSTILE, 0, title=citation.title)])
+    refusal = make_answer(answered=False, passages=[passage("a.txt", HOSTILE, 0,
+                                                            title=citation.title)])
+    messages = fmt.answer_messages(answer) + fmt.answer_messages(refusal)
+    texts = [m.content or "" for m in messages]
+    for message in messages:
+        for embed in message.embeds:
+            data = embed.to_dict()
+            texts += [data.get("title", ""), data.get("description", "")]
+            texts += [f["name"] for f in data.get("fields", [])]
+            texts += [f["value"] for f in data.get("fields", [])]
+    for embed in fmt.passage_embeds(citation, HOSTILE):
+        texts += [embed.title or "", embed.description or ""]
+    for text in texts:
+        assert live_markdown(text) == [], text
+    content = texts[0]
+    # the words are all still there, only inert
+    for words in ("Urgent: the ambassador resigned", "posted by the press office",
+                  "the official notice", "secret until March", "`https://evil.example/phish`",
+                  "`discord.gg/evilcorp`", "[1]"):
+        assert words in content.replace("\\", ""), words
+
+
+def test_the_checker_sees_live_markdown() -> None:
+    assert set(live_markdown(HOSTILE)) == {"masked link", "heading, subtext or quote", "list",
+                                           "spoiler", "bold", "underline", "strike", "link"}
+    assert live_markdown(fmt.safe_text(HOSTILE)) == []
+
+
+def test_a_cut_never_leaves_a_url_code_span_open() -> None:
+    text = fmt.safe_text("word " * 10 + "https://evil.example/" + "a" * 200 + " tail")
+    clipped = fmt.clip(text, 80)
+    assert clipped.count("`") % 2 == 0 and len(clipped) <= 80
+    assert "evil.example" not in clipped
+
+
+def test_passage_embeds_stay_within_6000_with_long_paths() -> None:
+    source = "deep/" * 600 + "source.txt"  # 3,010 characters
+    citation = Citation(n=1, source=source, title="T" * 400, quote="q", start=0, end=1)
+    text = " ".join(f"Sentence {n} of a very long passage." for n in range(900))
+    embeds = fmt.passage_embeds(citation, text)
+    for embed in embeds:
+        assert len(embed) <= fmt.EMBED_TOTAL_LIMIT
+        assert_embed_limits([embed])
+    answer = make_answer(text="Yes. [1]", citations=[citation], passages=[])
+    for message in fmt.answer_messages(answer):
+        assert sum(len(e) for e in message.embeds) <= fmt.EMBED_TOTAL_LIMIT
+
+
+def test_split_message_takes_linear_time() -> None:
+    """4 MB of answer once took 1.5 s to split; eight times the text now takes about eight
+    times as long, far from the 64 of a quadratic split (best of five runs each, compared
+    within this run)."""
+    import timeit
+
+    def best(text: str) -> float:
+        return min(timeit.repeat(lambda: fmt.split_message(text), number=1, repeat=5))
+
+    small = sentences_text(random.Random(3), 1000)
+    assert best(small * 8) < 24 * best(small)
+    word = "x" * 200_000  # one word, cut in pieces
+    assert best(word * 8) < 24 * best(word)
+
+
+def test_messages_are_made_off_the_event_loop() -> None:
+    seen: list[str] = []
+    original = fmt.answer_messages
+
+    def recording(answer: Answer) -> list[fmt.OutgoingMessage]:
+        seen.append(threading.current_thread().name)
+        return original(answer)
+
+    bot = make_bot()
+    interaction = make_interaction()
+    fmt.answer_messages = recording  # type: ignore[assignment]
+    try:
+        run(lambda: bot.commands.handle_ask(interaction, "Who approved it?"))
+    finally:
+        fmt.answer_messages = original  # type: ignore[assignment]
+    assert seen and all(name != threading.main_thread().name for name in seen)
+    assert interaction.followup.send.call_args.kwargs["content"] == "Pompeo approved it. [1]"

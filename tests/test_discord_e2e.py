@@ -17,13 +17,8 @@ from typing import Any
 import discord
 import pytest
 
-from attache.bot.discord_bot import (
-    BAD_TOKEN,
-    REINDEX_STARTED,
-    AttacheBot,
-    create_bot,
-    serve,
-)
+from attache.bot.discord.client import BAD_TOKEN, AttacheBot, create_bot, serve
+from attache.bot.discord.commands import REINDEX_STARTED
 from attache.index.documents import discover, load, read
 from attache.index.settings import Settings
 from attache.retrieval.conversation import Conversation
@@ -31,8 +26,10 @@ from attache.retrieval.service import Attache
 
 try:
     from tests.discord_standin import OP_IDENTIFY, OP_RESUME, DiscordStandIn, RecordedRequest
+    from tests.inert_markdown import live_markdown
 except ImportError:  # tests/ is on sys.path
     from discord_standin import OP_IDENTIFY, OP_RESUME, DiscordStandIn, RecordedRequest
+    from inert_markdown import live_markdown
 
 POMPEO = "000_a92a2212d4dbd9c6.txt"
 BLINKEN = "004_703d1c81ffbf0c84.txt"
@@ -175,14 +172,17 @@ def test_ask_answers_with_sources_a_thread_follow_ups_and_passage_buttons(
     async def body() -> None:
         async with DiscordStandIn(heartbeat_interval=1000) as standin:
             service = make_service(seeds_index, embedder)
-            bot = new_bot(standin, bot_settings(seeds_index, standin), service)
+            # no cooldown: the asker's follow-up comes at once (in a thread, a question
+            # within the cooldown gets no reply at all)
+            settings = bot_settings(seeds_index, standin, discord_cooldown_seconds=0)
+            bot = new_bot(standin, settings, service)
             async with standin.running(bot):
                 assert len(standin.identifies) == 1
                 assert standin.identifies[0]["intents"] & (1 << 15)  # message content
                 (sync,) = standin.command_syncs
                 assert sync["scope"] == str(standin.guild_id)
                 assert {c["name"] for c in sync["payload"]} == {"ask", "sources", "help",
-                                                                "reindex"}
+                                                                "reindex", "add", "upload"}
                 assert service.warm_ups == 1
 
                 interaction, _, answer = await ask(standin, CSET)
@@ -213,20 +213,25 @@ def test_ask_answers_with_sources_a_thread_follow_ups_and_passage_buttons(
                 assert len(shown["description"]) > len(quote.group(1))
 
                 # a second question, then a follow-up in its thread
-                _, _, office = await ask(standin, OFFICE, user_id=standin.snowflake())
+                asker = standin.snowflake()
+                _, _, office = await ask(standin, OFFICE, user_id=asker)
                 assert "Blinken" in office.json["content"]
                 office_thread = await standin.wait_for_request(
                     method="POST", path=rf"/messages/{office.response['id']}/threads$")
                 office_thread_id = office_thread.response["id"]
                 assert office_thread_id != thread_id
                 mark = standin.mark()
+                await standin.send_message_create("thanks!", channel_id=office_thread_id,
+                                                  author=asker)  # not a question: no reply
                 await standin.send_message_create("What will it focus on?",
                                                   channel_id=office_thread_id,
-                                                  author=standin.snowflake())
+                                                  author=asker)
                 follow = await standin.wait_for_request(
                     method="POST", path=rf"^/channels/{office_thread_id}/messages$", since=mark)
                 assert follow.status == 200
                 assert "three key sectors" in follow.json["content"]
+                assert len(standin.find_requests(
+                    method="POST", path=rf"^/channels/{office_thread_id}/messages$")) == 1
                 assert follow.json["allowed_mentions"] == {"parse": []}
                 assert follow.json["embeds"][0]["fields"]
 
@@ -358,6 +363,7 @@ def test_sources_and_reindex_while_answering(own_index: Settings, embedder: Any)
                 started = await standin.send_interaction("reindex", member_permissions=admin)
                 ack = await callback_of(standin, started)
                 assert ack.json["type"] == 4 and ack.json["data"]["content"] == REINDEX_STARTED
+                assert ack.json["data"]["flags"] & EPHEMERAL
                 assert await asyncio.to_thread(service.rebuild_paused.wait, 10)
 
                 again = await standin.send_interaction("reindex", member_permissions=admin,
@@ -376,11 +382,64 @@ def test_sources_and_reindex_while_answering(own_index: Settings, embedder: Any)
                 assert "1 added, 0 updated, 0 removed, 2 unchanged, 1 skipped" in text
                 assert "empty.txt" in text and "Skipped:" in text
                 assert report.json["allowed_mentions"] == {"parse": []}
+                assert report.json["flags"] & EPHEMERAL  # only the admin sees the file names
 
                 _, _, after = await ask(standin, "Where did the embassy open a cyber desk?",
                                         user_id=standin.snowflake())
                 assert "Lisbon" in after.json["content"]
                 assert "notes/lisbon.md" in str(after.json["embeds"])
+
+    run(body)
+
+
+HOSTILE_DOCUMENT = """Cyber desk budget
+
+The embassy cyber desk has a budget of four million dollars, as [the official notice](https://evil.example/phish) explains.
+# Urgent: the ambassador resigned
+-# posted by the press office
+The budget review stays ||secret until March|| and invites go to discord.gg/evilcorp today.
+"""
+
+
+def message_texts(payload: dict[str, Any]) -> list[str]:
+    """Every piece of text Discord would render from a message payload."""
+    texts = [payload.get("content") or ""]
+    for embed in payload.get("embeds") or []:
+        texts += [embed.get("title", ""), embed.get("description", "")]
+        for item in embed.get("fields", []):
+            texts += [item["name"], item["value"]]
+    return texts
+
+
+def test_markdown_in_a_document_arrives_as_plain_inert_text(
+    tmp_path: Path, embedder: Any,
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "budget.txt").write_text(HOSTILE_DOCUMENT, encoding="utf-8")
+    settings = Settings(docs_dir=docs, data_dir=tmp_path / "data")
+    Attache(settings, embedder=embedder).rebuild()
+
+    async def body() -> None:
+        async with DiscordStandIn(heartbeat_interval=1000) as standin:
+            service = make_service(settings, embedder)
+            bot = new_bot(standin, bot_settings(settings, standin), service)
+            async with standin.running(bot):
+                _, _, answer = await ask(standin, "What is the budget of the embassy cyber desk?")
+                texts = message_texts(answer.json)
+                assert "four million dollars" in texts[0]
+                button = answer.json["components"][0]["components"][0]
+                click = await standin.send_component_interaction(button["custom_id"],
+                                                                 answer.response["id"])
+                shown = (await callback_of(standin, click)).json["data"]
+                passage = message_texts(shown)
+                whole = " ".join(passage).replace("\\", "")
+                for words in ("Urgent: the ambassador resigned", "posted by the press office",
+                              "secret until March", "the official notice",
+                              "`https://evil.example/phish`", "`discord.gg/evilcorp`"):
+                    assert words in whole, words
+                for text in texts + passage:
+                    assert live_markdown(text) == [], text
 
     run(body)
 

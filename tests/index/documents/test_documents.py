@@ -25,7 +25,7 @@ MB = 1024 * 1024
 SEEDS = next(
     (
         p
-        for p in (Path(__file__).resolve().parents[1] / "seeds", Path("/work/shared/seeds"))
+        for p in (Path(__file__).resolve().parents[3] / "seeds", Path("/work/shared/seeds"))
         if (p / "000_a92a2212d4dbd9c6.txt").is_file()
     ),
     None,
@@ -271,7 +271,7 @@ def test_html_article_without_page_furniture(tmp_path: Path) -> None:
 
 
 def test_htm_suffix_and_lxml_fallback(tmp_path: Path) -> None:
-    from attache.index.documents import _html_fallback_text
+    from attache.index.documents.formats.html import _html_fallback_text
 
     text = clean_plain_text(_html_fallback_text(HTML_PAGE))
     for paragraph in ARTICLE_PARAGRAPHS:

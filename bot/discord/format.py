@@ -31,6 +31,7 @@ BUTTON_LABEL_LIMIT = 80
 CUSTOM_ID_LIMIT = 100
 THREAD_NAME_LIMIT = 100
 
+PATH_LIMIT = 300  # a source path shown in an embed (footers, fields): longer ones are clipped
 EMBED_BUDGET = 5800  # what a sources embed may hold, leaving room for its title and footer
 SOURCES_COLOUR = discord.Colour.blurple()
 REFUSAL_COLOUR = discord.Colour.light_grey()
@@ -40,8 +41,17 @@ LLM_FALLBACK_NOTE = "(The language model was unavailable; this is the extractive
 _ZWSP = "\u200b"
 _RAW_MENTION = re.compile(r"<(@[!&]?|#|/)(?=[\w-])")
 _AT_WORD = re.compile(r"@(everyone|here)", re.IGNORECASE)
-_URL = re.compile(r"(?<![<\w])(https?://[^\s<>]+)", re.IGNORECASE)
+_URL = re.compile(
+    r"<?((?:https?|steam)://[^\s<>`]+|\bdiscord(?:app)?\.(?:gg|com/invite)/[^\s<>`]+)>?",
+    re.IGNORECASE,
+)
 _URL_TRAILING = ".,;:!?)]}'\"”’»"
+# Markdown that works anywhere in a line: emphasis, strike, spoilers, code, escapes.
+_INLINE_MARKDOWN = re.compile(r"[\\*_~|`]")
+# "[" opens a masked link unless it is a citation marker such as [2] not followed by "(".
+_LINK_OPEN = re.compile(r"\[(?!\d+\](?!\s*\())")
+# At the start of a line: headings (#), subtext (-#), quotes (>), lists (- and 1.).
+_LINE_START = re.compile(r"^([ \t]*)([#>-]|\d+(?=[.)]))", re.MULTILINE)
 _TOKEN = re.compile(r"\S+\s*")
 _MARKER = re.compile(r"\[\d+\]")
 _MARKER_TOKEN = re.compile(r"(?:\[\d+\])+[.,;:!?)\"'”’]*")
@@ -60,20 +70,68 @@ def neutralize(text: str) -> str:
     return _RAW_MENTION.sub(lambda m: f"<{m.group(1)}{_ZWSP}", text)
 
 
-def _wrap_url(match: re.Match[str]) -> str:
+def escape_markdown(text: str) -> str:
+    """Markdown made inert, in one linear pass: emphasis, spoilers, code, masked links,
+    and headings, subtext, quotes and lists at the start of a line; a citation marker
+    such as [1] stays as it is."""
+    text = _INLINE_MARKDOWN.sub(lambda m: "\\" + m.group(0), text)
+    text = _LINK_OPEN.sub(r"\\[", text)
+    return _LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+
+
+def _inert_url(url: str) -> str:
+    """A URL shown, not linked: in inline code (no link, no preview, no markdown)."""
+    return code(url)
+
+
+def _split_url(match: re.Match[str]) -> tuple[str, str]:
     url = match.group(1)
     stripped = url.rstrip(_URL_TRAILING)
-    return f"<{stripped}>{url[len(stripped):]}"
+    return stripped, url[len(stripped):]
 
 
 def no_previews(text: str) -> str:
-    """Bare URLs wrapped in <...>, so Discord shows no link preview for them."""
-    return _URL.sub(_wrap_url, text)
+    """URLs (and invite links) shown as inline code: not clickable, no link preview."""
+    def inert(match: re.Match[str]) -> str:
+        url, trailing = _split_url(match)
+        return f"{_inert_url(url)}{trailing}"
+
+    return _URL.sub(inert, text)
 
 
 def safe_text(text: str) -> str:
-    """Text from documents or users, ready for a message: inert mentions, no previews."""
-    return neutralize(no_previews(text))
+    """Text from documents, questions or the LLM, ready for a message: inert mentions,
+    inert Markdown, URLs shown but never linked. Only the bot's own links stay links."""
+    parts: list[str] = []
+    position = 0
+    for match in _URL.finditer(text):
+        url, trailing = _split_url(match)
+        parts.append(escape_markdown(neutralize(text[position:match.start()])))
+        parts.append(_inert_url(url))
+        parts.append(escape_markdown(neutralize(trailing)))
+        position = match.end()
+    parts.append(escape_markdown(neutralize(text[position:])))
+    return "".join(parts)
+
+
+def safe_line(text: str, limit: int) -> str:
+    """A title or name from a document: one line, safe, within `limit` characters."""
+    return clip(safe_text(one_line(text)), limit)
+
+
+def _open_code_span(text: str) -> int:
+    """Where an unclosed inline code span starts in `text` (backticks not escaped by a
+    backslash), or -1."""
+    opened = -1
+    backslashes = 0
+    for index, char in enumerate(text):
+        if char == "\\":
+            backslashes += 1
+            continue
+        if char == "`" and backslashes % 2 == 0:
+            opened = index if opened < 0 else -1
+        backslashes = 0
+    return opened
 
 
 def clip(text: str, limit: int) -> str:
@@ -85,7 +143,13 @@ def clip(text: str, limit: int) -> str:
     head = text[: limit - len(ELLIPSIS)]
     if " " in head[limit // 2 :]:
         head = head.rsplit(" ", 1)[0]
-    return head.rstrip() + ELLIPSIS
+    opened = _open_code_span(head)
+    if opened >= 0:  # a URL cut in two: drop it rather than leave its code span open
+        head = head[:opened]
+    head = head.rstrip()
+    if (len(head) - len(head.rstrip("\\"))) % 2:  # a lone escape would swallow the ellipsis
+        head = head[:-1]
+    return head + ELLIPSIS
 
 
 def one_line(text: str) -> str:
@@ -119,54 +183,75 @@ def _ends_sentence(text: str) -> bool:
 def _sentences(text: str) -> list[str]:
     """Sentences with their markers and trailing whitespace; line breaks also end one."""
     sentences: list[str] = []
-    current = ""
+    current: list[str] = []
     for word in _glue_markers(_TOKEN.findall(text)):
-        current += word
+        current.append(word)
         if "\n" in word or _ends_sentence(word):
-            sentences.append(current)
-            current = ""
+            sentences.append("".join(current))
+            current = []
     if current:
-        sentences.append(current)
+        sentences.append("".join(current))
     return sentences
 
 
 def _hard_split(word: str, limit: int) -> list[str]:
     """A word longer than `limit` in pieces, never cutting through a `[n]` marker."""
     pieces: list[str] = []
-    while len(word) > limit:
-        cut = limit
-        for marker in _MARKER.finditer(word):
-            if marker.start() < cut < marker.end() and marker.start() > 0:
-                cut = marker.start()
-        pieces.append(word[:cut])
-        word = word[cut:]
-    pieces.append(word)
+    start = 0
+    while len(word) - start > limit:
+        cut = start + limit
+        window = word[start : cut + 16]  # a marker spanning the cut starts within it
+        for marker in _MARKER.finditer(window):
+            begin, end = start + marker.start(), start + marker.end()
+            if begin < cut < end and begin > start:
+                cut = begin
+        pieces.append(word[start:cut])
+        start = cut
+    pieces.append(word[start:])
     return pieces
 
 
 class _Packer:
-    """Greedy packing of units into chunks of at most `limit` characters."""
+    """Greedy packing of units into chunks of at most `limit` characters, in time linear
+    in the text: the current chunk is a list of units and two running lengths."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.chunks: list[str] = []
-        self.current = ""
+        self._units: list[str] = []
+        self._length = 0  # of the current chunk
+        self._content = 0  # of the current chunk without its trailing whitespace
 
     def fits(self, unit: str) -> bool:
-        return len((self.current + unit).rstrip()) <= self.limit
+        if not unit.strip():
+            return self._content <= self.limit
+        return self._length + len(unit.rstrip()) <= self.limit
+
+    def start(self, unit: str) -> None:
+        self._units = []
+        self._length = self._content = 0
+        self.append(unit)
+
+    def append(self, unit: str) -> None:
+        if unit.strip():
+            self._content = self._length + len(unit.rstrip())
+        self._units.append(unit)
+        self._length += len(unit)
 
     def flush(self) -> None:
-        if self.current.strip():
-            self.chunks.append(self.current.strip())
-        self.current = ""
+        text = "".join(self._units).strip()
+        if text:
+            self.chunks.append(text)
+        self._units = []
+        self._length = self._content = 0
 
     def add(self, unit: str, split: Any) -> None:
         if self.fits(unit):
-            self.current += unit
+            self.append(unit)
             return
         self.flush()
         if len(unit.rstrip()) <= self.limit:
-            self.current = unit
+            self.start(unit)
         else:
             split(unit)
 
@@ -185,7 +270,7 @@ def split_message(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
     def split_word(word: str) -> None:
         pieces = _hard_split(word.rstrip(), limit)
         packer.chunks.extend(pieces[:-1])
-        packer.current = pieces[-1] + word[len(word.rstrip()) :]
+        packer.start(pieces[-1] + word[len(word.rstrip()) :])
 
     def split_sentence(sentence: str) -> None:
         for word in _glue_markers(_TOKEN.findall(sentence)):
@@ -237,10 +322,33 @@ def passage_for(answer: Answer, citation: Citation) -> str:
     return citation.quote
 
 
+def link_url(url: str | None) -> str | None:
+    """An http(s) URL fit for a Markdown link or an embed's url, or None."""
+    if not url or not re.match(r"^https?://[^\s]+$", url, re.IGNORECASE) or len(url) > 1000:
+        return None
+    from urllib.parse import quote
+
+    return quote(url, safe=":/?#[]@!$&'*+,;=%~")  # no ( ) < > " ` or spaces left to break out
+
+
+def origin_line(citation: Citation) -> str:
+    """The document's title as a link to where it can be read (when it says), its outlet
+    and date: '[Title](<https://…>) · Outlet, 2026-11-20'."""
+    url = link_url(getattr(citation, "url", None))
+    known = [v for v in (getattr(citation, "outlet", None), getattr(citation, "date", None)) if v]
+    origin = neutralize(discord.utils.escape_markdown(one_line(", ".join(known))))
+    if url is None:
+        return clip(origin, 200)
+    title = neutralize(discord.utils.escape_markdown(one_line(citation.title or citation.source)))
+    title = clip(title.replace("]", "\\]"), 150)  # escape_markdown escapes "[" only
+    return f"[{title}](<{url}>)" + (f" · {clip(origin, 120)}" if origin else "")
+
+
 def _citation_field(citation: Citation, quote_budget: int) -> tuple[str, str]:
-    name = clip(neutralize(one_line(f"[{citation.n}] {citation.title or citation.source}")),
-                FIELD_NAME_LIMIT)
-    source = code(neutralize(one_line(citation.source)))
+    name = safe_line(f"[{citation.n}] {citation.title or citation.source}", FIELD_NAME_LIMIT)
+    source = code(clip(neutralize(one_line(citation.source)), PATH_LIMIT))
+    origin = origin_line(citation)
+    source = f"{origin}\n{source}" if origin else source
     room = min(quote_budget, FIELD_VALUE_LIMIT - len(source) - 4)
     quote = clip(safe_text(one_line(citation.quote)), max(room, 16))
     value = f"“{quote}”\n{source}"
@@ -287,8 +395,8 @@ def closest_passages_embed(answer: Answer, count: int = 3) -> discord.Embed | No
         return None
     embed = discord.Embed(title="Closest passages (not an answer)", colour=REFUSAL_COLOUR)
     for passage in answer.passages[:count]:
-        name = clip(neutralize(one_line(passage.title or passage.source)), FIELD_NAME_LIMIT)
-        source = code(neutralize(one_line(passage.source)))
+        name = safe_line(passage.title or passage.source, FIELD_NAME_LIMIT)
+        source = code(clip(neutralize(one_line(passage.source)), PATH_LIMIT))
         snippet = clip(safe_text(one_line(passage.text)), 300)
         embed.add_field(name=name, value=clip(f"{snippet}\n{source}", FIELD_VALUE_LIMIT),
                         inline=False)
@@ -316,15 +424,17 @@ def answer_messages(answer: Answer) -> list[OutgoingMessage]:
 
 def passage_embeds(citation: Citation, passage: str) -> list[discord.Embed]:
     """The full passage behind a citation, one embed per part."""
-    parts = split_message(safe_text(passage), DESCRIPTION_LIMIT - 96) or [ELLIPSIS]
-    title = clip(neutralize(one_line(f"[{citation.n}] {citation.title or citation.source}")),
-                 TITLE_LIMIT)
-    footer = clip(neutralize(one_line(citation.source)), FOOTER_LIMIT)
+    title = safe_line(f"[{citation.n}] {citation.title or citation.source}", TITLE_LIMIT)
+    footer = clip(neutralize(one_line(citation.source)), PATH_LIMIT)
+    # all the embed's text counts towards Discord's 6,000: title, part numbers, footer
+    room = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - TITLE_LIMIT - len(footer) - 64)
+    parts = split_message(safe_text(passage), room) or [ELLIPSIS]
     embeds = []
     for number, part in enumerate(parts, 1):
         suffix = f" ({number}/{len(parts)})" if len(parts) > 1 else ""
         embed = discord.Embed(title=clip(title, TITLE_LIMIT - len(suffix)) + suffix,
-                              description=part, colour=SOURCES_COLOUR)
+                              description=part, colour=SOURCES_COLOUR,
+                              url=link_url(getattr(citation, "url", None)))
         embed.set_footer(text=footer)
         embeds.append(embed)
     return embeds
@@ -364,7 +474,7 @@ def _built_at(value: str | None) -> str:
 
 
 def _document_line(document: DocumentInfo) -> str:
-    title = clip(neutralize(one_line(document.title or document.source)), 200)
+    title = safe_line(document.title or document.source, 200)
     source = code(clip(neutralize(one_line(document.source)), 200))
     chunks = document.chunks
     return f"• **{title}** {source} · {chunks} chunk{'s' if chunks != 1 else ''}"
@@ -383,7 +493,7 @@ def sources_embed(status: IndexStatus) -> discord.Embed:
     model = status.embedding_model or "unknown model"
     embed.set_footer(text=clip(
         f"{len(documents)} documents · {status.chunks} chunks · "
-        f"version {status.version} · {model}", FOOTER_LIMIT))
+        f"version {status.version} · {neutralize(model)}", PATH_LIMIT))
     return embed
 
 
@@ -395,7 +505,7 @@ def help_embed(status: IndexStatus | None) -> discord.Embed:
     elif not documents:
         knows = "Nothing is indexed yet; an admin can run /reindex."
     else:
-        titles = [f"*{clip(neutralize(one_line(d.title or d.source)), 120)}*"
+        titles = [f"*{safe_line(d.title or d.source, 120)}*"
                   for d in documents[:3]]
         more = f" and {len(documents) - 3} more" if len(documents) > 3 else ""
         knows = (
@@ -439,7 +549,7 @@ def reindex_report(report: RebuildReport, skipped_shown: int = 10) -> str:
         )
     lines = [
         f"• {code(clip(neutralize(one_line(s.path)), 120))}: "
-        f"{clip(neutralize(one_line(s.reason)), 160)}"
+        f"{safe_line(s.reason, 160)}"
         for s in skipped[:skipped_shown]
     ]
     if len(skipped) > skipped_shown:

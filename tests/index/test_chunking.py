@@ -1,0 +1,96 @@
+"""Sentence splitting and chunking: exact offsets, sizes in real tokens, overlap."""
+
+from __future__ import annotations
+
+from attache.index.chunking import chunk_text, count_tokens, split_sentences
+
+PARAGRAPHS = [
+    "The harbor council met on Tuesday. Dr. Ines Varga chaired it for the U.S. delegation. "
+    "It adopted a charter with five priorities.",
+    "The first priority is the lighthouse protocol. Mr. Okafor drafted it in 2025! "
+    "Was it signed? Yes, on 3 March.",
+    "A third paragraph closes the text.",
+]
+TEXT = "\n\n".join(PARAGRAPHS)
+
+
+def sentences(text: str) -> list[str]:
+    return [text[s.start : s.end] for s in split_sentences(text)]
+
+
+def test_sentences_are_exact_stripped_slices_of_the_text() -> None:
+    found = sentences(TEXT)
+    assert found == [
+        "The harbor council met on Tuesday.",
+        "Dr. Ines Varga chaired it for the U.S. delegation.",
+        "It adopted a charter with five priorities.",
+        "The first priority is the lighthouse protocol.",
+        "Mr. Okafor drafted it in 2025!",
+        "Was it signed?",
+        "Yes, on 3 March.",
+        "A third paragraph closes the text.",
+    ]
+
+
+def test_each_paragraph_start_is_marked() -> None:
+    starts = [TEXT[s.start : s.end] for s in split_sentences(TEXT) if s.paragraph_start]
+    assert starts == [
+        "The harbor council met on Tuesday.",
+        "The first priority is the lighthouse protocol.",
+        "A third paragraph closes the text.",
+    ]
+
+
+def test_a_lower_case_word_after_a_period_does_not_start_a_sentence() -> None:
+    text = "Prices rose 2.5 percent. approx. ten vessels were seen at 3 p.m. near the dock."
+    assert sentences(text) == [
+        "Prices rose 2.5 percent. approx. ten vessels were seen at 3 p.m. near the dock."
+    ]
+
+
+def test_chunks_are_exact_slices_within_the_size() -> None:
+    text = "\n\n".join(PARAGRAPHS * 6)
+    chunks = chunk_text(text, size=40, overlap=0)
+    assert len(chunks) > 3
+    for position, chunk in enumerate(chunks):
+        assert chunk.position == position
+        assert chunk.text == text[chunk.start : chunk.end]
+        assert chunk.tokens <= 40
+        assert chunk.tokens == sum(
+            count_tokens(chunk.text[s.start : s.end]) for s in split_sentences(chunk.text)
+        )
+    # without overlap, the chunks follow each other and cover every sentence once
+    assert all(a.end <= b.start for a, b in zip(chunks, chunks[1:]))
+    covered = [s for c in chunks for s in sentences(c.text)]
+    assert covered == sentences(text)
+
+
+def test_overlap_carries_whole_sentences_into_the_next_chunk() -> None:
+    text = " ".join(f"Sentence number {i} talks about the harbor council." for i in range(40))
+    chunks = chunk_text(text, size=60, overlap=20)
+    assert len(chunks) > 2
+    for a, b in zip(chunks, chunks[1:]):
+        assert b.start < a.end  # they share text
+        shared = text[b.start : a.end]
+        assert shared in sentences(a.text)[-3:] or shared.endswith(".")
+        assert count_tokens(shared) <= 20
+        assert b.end > a.end  # and each moves forward
+
+
+def test_a_sentence_longer_than_the_size_is_cut_at_word_boundaries() -> None:
+    text = "word " * 300 + "end."
+    chunks = chunk_text(text, size=50, overlap=0)
+    assert len(chunks) > 4
+    for chunk in chunks:
+        assert chunk.tokens <= 50
+        assert chunk.text == text[chunk.start : chunk.end]
+        assert not chunk.text.startswith(" ") and not chunk.text.endswith(" ")
+    assert chunks[-1].text.endswith("end.")
+
+
+def test_a_paragraph_break_closes_a_half_full_chunk() -> None:
+    first = "The council adopted its charter after a long debate about the harbor. " * 2
+    text = first.strip() + "\n\nA new paragraph starts here."
+    assert count_tokens(text) < 50  # it would fit in one chunk
+    chunks = chunk_text(text, size=50, overlap=10)
+    assert [c.text for c in chunks] == [first.strip(), "A new paragraph starts here."]
