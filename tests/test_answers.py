@@ -408,11 +408,11 @@ def test_no_answer_cites_the_same_text_twice(service):
 
 @pytest.mark.parametrize("name, at_least", [
     ("seeds-answerable.jsonl", 18),  # answered right
-    ("seeds-silent.jsonl", 14),  # refused
-    ("seeds-unanswerable.jsonl", 16),  # refused
-    ("offtopic.jsonl", 76),  # refused
+    ("seeds-silent.jsonl", 15),  # refused
+    ("seeds-unanswerable.jsonl", 17),  # refused
+    ("offtopic.jsonl", 79),  # refused
     ("seeds-reworded.jsonl", 4),  # answered right
-    ("seeds-comparisons.jsonl", 2),  # both sides right
+    ("seeds-comparisons.jsonl", 3),  # both sides right
 ])
 def test_seed_question_sets(service, name, at_least):
     from attache.retrieval.evaluate import run
