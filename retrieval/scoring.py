@@ -182,7 +182,6 @@ _STRICT_DATE = re.compile(r"\b(what|which) (year|date|month)\b|\bon what date\b"
 _TALLY_ASK = re.compile(r"\bby what (vote|margin|majority|count)\b|\bvote (count|tally)\b", re.I)
 _TALLY = re.compile(r"\b\d+\s*(?:-|–|to)\s*\d+\b|\bunanimous(?:ly)?\b", re.I)
 _COUNTED = re.compile(r"\bhow (many) ((?:[\w-]+ ){0,2}?[\w-]+?)\b(?= (?:are|were|is|was|did|do|does|has|have|had|will|would|can|could|in|of|on|at|by|for|to|did)\b|\?|$)", re.I)
-_WORDS = re.compile(r"[\w.,%$-]+")
 _CLOCK = re.compile(r"\b\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d\b", re.I)
 
 
@@ -195,16 +194,10 @@ def _offers(asked: str, text: str, question: str) -> bool:
         if _TALLY_ASK.search(question):
             return bool(_TALLY.search(text))
         counted = _COUNTED.search(question)
-        if counted:
-            # "how many employees": a number counting them, not any number
+        if counted and _NUMBER.search(text):
+            # "how many employees": a number, and the employees it would count
             stems = set(content_terms(counted.group(2)))
-            words = _WORDS.findall(text)
-            for i, word in enumerate(words):
-                if _NUMBER.fullmatch(word):
-                    after = content_terms(" ".join(words[i + 1:i + 5]))
-                    if stems & set(after):
-                        return True
-            return False
+            return not stems or bool(stems & set(content_terms(text)))
         return bool(_NUMBER.search(text))
     if asked in ("who", "where", "acronym", "reaction"):
         from attache.retrieval.extractive import _type_match
