@@ -181,7 +181,7 @@ class Check:
 _STRICT_DATE = re.compile(r"\b(what|which) (year|date|month)\b|\bon what date\b", re.I)
 _TALLY_ASK = re.compile(r"\bby what (vote|margin|majority|count)\b|\bvote (count|tally)\b", re.I)
 _TALLY = re.compile(r"\b\d+\s*(?:-|–|to)\s*\d+\b|\bunanimous(?:ly)?\b", re.I)
-_COUNTED = re.compile(r"\bhow (many) ((?:[\w-]+ ){0,2}?[\w-]+?)\b(?= (?:are|were|is|was|did|do|does|has|have|had|will|would|can|could|in|of|on|at|by|for|to|did)\b|\?|$)", re.I)
+_COUNTED = re.compile(r"\bhow many (\w+)", re.I)  # the thing counted, its first word
 _CLOCK = re.compile(r"\b\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d\b", re.I)
 
 
@@ -196,7 +196,7 @@ def _offers(asked: str, text: str, question: str) -> bool:
         counted = _COUNTED.search(question)
         if counted and _NUMBER.search(text):
             # "how many employees": a number, and the employees it would count
-            stems = set(content_terms(counted.group(2)))
+            stems = set(content_terms(counted.group(1)))
             return not stems or bool(stems & set(content_terms(text)))
         return bool(_NUMBER.search(text))
     if asked in ("who", "where", "acronym", "reaction"):
