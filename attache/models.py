@@ -6,7 +6,7 @@ render them, and nothing reads a result back by string key.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
@@ -24,6 +24,10 @@ class Citation(_Frozen):
     quote: str = Field(description="verbatim text of the document")
     start: int = Field(description="offset of the quote in the document's clean text")
     end: int
+    heading: str | None = Field(
+        default=None, description="the heading path at the quote, 'Charter › Priorities'"
+    )
+    page: int | None = Field(default=None, description="PDF: the 1-based page of the quote's start")
     url: str | None = Field(default=None, description="where the document can be read, if known")
     outlet: str | None = Field(default=None, description="the document's outlet, if known")
     date: str | None = Field(default=None, description="the document's date (YYYY-MM-DD), if known")
@@ -96,6 +100,7 @@ class RebuildReport(BaseModel):
     embedded: int = Field(default=0, description="chunk texts that had to be embedded")
     version: int | None = None
     switched: bool = Field(default=False, description="whether a new version was published")
+    segments: int = Field(default=0, description="segments of the version (0: unchanged)")
 
     @field_serializer("seconds")
     def _milliseconds(self, seconds: float) -> float:
@@ -171,6 +176,64 @@ class BenchReport(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class Gap(_Frozen):
+    """One group of refused (or 👎) questions that mean the same thing."""
+
+    question: str = Field(description="the group's most central question")
+    count: int = Field(description="how many times the group's questions were asked")
+    last_asked: str = Field(description="when one was last asked, ISO 8601 UTC")
+    examples: list[str] = Field(description="distinct phrasings, most asked first (at most 5)")
+    kind: Literal["refused", "downvoted"]
+    comments: list[str] = Field(
+        default_factory=list, description="what readers said was wrong (👎 only; latest 5)"
+    )
+
+
+class GapsReport(_Frozen):
+    """`attache gaps --json`: what the documents could not answer, most asked first."""
+
+    gaps: list[Gap]
+
+
+class SourceCount(_Frozen):
+    source: str
+    count: int = Field(description="answers citing it")
+
+
+class UsageFigures(_Frozen):
+    questions: int
+    refused: int
+    refusal_rate: float | None
+    votes_up: int
+    votes_down: int
+    top_sources: list[SourceCount] = Field(description="the most cited documents (top 5)")
+    latency_ms_p50: float | None
+    latency_ms_p95: float | None
+
+
+class StatsReport(UsageFigures):
+    """`attache stats --json`: usage in total and per front end."""
+
+    by_front_end: dict[str, UsageFigures]
+
+
+class FeedbackRow(_Frozen):
+    """One line of `attache feedback export`: a question for `attache eval`."""
+
+    id: str = Field(description="log-ROW")
+    question: str
+    asked_at: str
+    kind: Literal["confirmed", "refused", "downvoted"]
+    expect_sources: list[str] | None = Field(
+        default=None, description="confirmed (👍): the sources the answer must cite again"
+    )
+    recheck: bool | None = Field(
+        default=None, description="refused or 👎: to check again once documents are added"
+    )
+    answered_with: list[str] | None = Field(default=None, description="👎: the sources cited")
+    comments: list[str] | None = Field(default=None, description="👎: what was wrong")
+
+
 class AddedDocument(_Frozen):
     url: str | None = Field(default=None, description="the article's URL, after redirects")
     file: str | None = Field(default=None, description="the uploaded file's name")
@@ -241,6 +304,9 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "eval": EvalSummary,
     "eval-row": EvalRow,
     "bench": BenchReport,
+    "gaps": GapsReport,
+    "stats": StatsReport,
+    "feedback": FeedbackRow,
     "add": AddResult,
     "feeds-add": FeedFollowed,
     "feeds-list": FeedList,
@@ -259,8 +325,9 @@ _ADD_OMITTED = ("url", "file", "feed")
 def dump(model: BaseModel) -> dict[str, Any]:
     """A model as the JSON object the command line prints."""
     data = model.model_dump(mode="json")
-    if isinstance(model, AskResult):
-        for key in _OMITTED_WHEN_EMPTY:
+    if isinstance(model, AskResult | FeedbackRow):
+        for key in _OMITTED_WHEN_EMPTY + ("expect_sources", "recheck", "answered_with",
+                                          "comments"):
             if data.get(key) is None:
                 data.pop(key, None)
     if isinstance(model, AddResult):

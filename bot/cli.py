@@ -42,10 +42,16 @@ def _settings(args: argparse.Namespace) -> Any:
         raise SettingsError(f"invalid settings: {problems}") from None
 
 
-def _service(args: argparse.Namespace) -> Any:
+def _service(args: argparse.Namespace, **options: Any) -> Any:
     from attache.retrieval.service import Attache
 
-    return Attache(_settings(args))
+    return Attache(_settings(args), **options)
+
+
+def _origin() -> Any:
+    from attache.retrieval.questionlog import Origin
+
+    return Origin(front_end="cli")
 
 
 def _print_json(model: BaseModel) -> None:
@@ -157,7 +163,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from attache.bot.render import print_answer
 
     service = _service(args)
-    answer = service.ask(args.question)
+    answer = service.ask(args.question, origin=_origin())
     if args.json:
         _print_json(answer.to_result())
     else:
@@ -185,7 +191,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             question = line.strip()
             if not question:
                 continue
-            answer = service.ask(question, conversation)
+            answer = service.ask(question, conversation, origin=_origin())
             if args.json:
                 _print_json(answer.to_result())
             else:
@@ -225,7 +231,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             else:
                 console.print(CHAT_HELP, markup=False)
             continue
-        last = service.ask(question, conversation)
+        last = service.ask(question, conversation, origin=_origin())
         if args.json:
             _print_json(last.to_result())
         else:
@@ -240,7 +246,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         questions = read_questions(Path(args.questions))
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read questions: {exc}") from None
-    service = _service(args)
+    service = _service(args, question_log=None)  # evaluation runs are not readers' questions
     service.warm_up()  # latency figures measure answering, not loading
     out = Path(args.out).open("w", encoding="utf-8") if args.out else None
     scores = Scores()
@@ -263,6 +269,113 @@ def cmd_eval(args: argparse.Namespace) -> int:
             console.print("failed:")
             for failure in scores.failures:
                 console.print(f"  {failure}", markup=False)
+    return 0
+
+
+def _since(args: argparse.Namespace) -> Any:
+    if not getattr(args, "since", None):
+        return None
+    from attache.retrieval.questionlog import parse_since
+
+    try:
+        return parse_since(args.since)
+    except ValueError:
+        raise UsageError(f"--since wants a date such as 2026-11-01, not {args.since!r}") from None
+
+
+def _logs(args: argparse.Namespace) -> list[Path] | None:
+    return [Path(p) for p in args.log] if getattr(args, "log", None) else None
+
+
+def cmd_gaps(args: argparse.Namespace) -> int:
+    service = _service(args)
+    if args.purge:
+        removed = service.purge_log()
+        where = escape(str(service.settings.data_dir))
+        print(f"Deleted the question log of {where} ({len(removed)} files)." if removed
+              else f"There is no question log in {where}.")
+        return 0
+    report = service.gaps(_since(args), _logs(args))
+    if args.json:
+        _print_json(report)
+        return 0
+    console = _console()
+    if not report.gaps:
+        console.print("No gaps: every logged question was answered, and no answer got a 👎.")
+        return 0
+    from rich.table import Table
+
+    table = Table(title="Questions the documents did not answer", show_lines=True)
+    for column in ("count", "kind", "question", "also asked as", "last asked"):
+        table.add_column(column, overflow="fold")
+    for gap in report.gaps:
+        others = [e for e in gap.examples if e != gap.question]
+        note = "\n".join(escape(e) for e in others)
+        if gap.comments:
+            note += ("\n" if note else "") + "\n".join(
+                f"👎 {escape(c)}" for c in gap.comments)
+        table.add_row(str(gap.count), gap.kind, escape(gap.question), note, gap.last_asked)
+    console.print(table)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    report = _service(args).stats(_since(args), _logs(args))
+    if args.json:
+        _print_json(report)
+        return 0
+    from rich.table import Table
+
+    table = Table(title="Questions asked")
+    for column in ("front end", "questions", "refused", "refusal rate", "👍", "👎",
+                   "p50 ms", "p95 ms"):
+        table.add_column(column, justify="right" if column != "front end" else "left")
+
+    def row(name: str, f: Any) -> None:
+        rate = f"{f.refusal_rate:.0%}" if f.refusal_rate is not None else "-"
+        table.add_row(escape(name), str(f.questions), str(f.refused), rate, str(f.votes_up),
+                      str(f.votes_down), _ms(f.latency_ms_p50), _ms(f.latency_ms_p95))
+
+    for name, figures in report.by_front_end.items():
+        row(name, figures)
+    row("total", report)
+    console = _console()
+    console.print(table)
+    if report.top_sources:
+        console.print("Most cited: " + ", ".join(
+            f"{escape(s.source)} ({s.count})" for s in report.top_sources))
+    return 0
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from attache.models import dump
+
+    rows = _service(args).feedback(_since(args), _logs(args))
+    lines = [json.dumps(dump(row), ensure_ascii=False) for row in rows]
+    if args.out:
+        Path(args.out).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    if args.json and not args.out:
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        return 0
+    kinds = {kind: sum(1 for r in rows if r.kind == kind)
+             for kind in ("confirmed", "refused", "downvoted")}
+    counts = (f"{kinds['confirmed']} confirmed by a 👍 (expect the same sources), "
+              f"{kinds['refused']} refused and {kinds['downvoted']} voted 👎 (to check again)")
+    summary = f"{len(rows)} questions: {counts}."
+    if args.out:
+        out = escape_terminal(args.out)
+        print(f"Wrote {len(rows)} questions to {out}: {counts}. Run: attache eval {out}")
+        return 0
+    console = _console()
+    for row in rows:
+        expectation = (", ".join(row.expect_sources or []) if row.kind == "confirmed"
+                       else "check again")
+        console.print(f"{row.kind:>9}  {escape(row.question)}  [dim]{escape(expectation)}[/dim]")
+    console.print(summary)
     return 0
 
 
@@ -355,6 +468,36 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
     evaluate.set_defaults(handler=cmd_eval)
 
+    def log_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--since", metavar="DATE",
+                             help="only questions asked from then on (2026-11-01, UTC)")
+        command.add_argument("--log", action="append", metavar="FILE",
+                             help="a question log to read (repeat for several instances'; "
+                                  "default: the data folder's)")
+
+    gaps = commands.add_parser(
+        "gaps", help="refused and 👎 questions, grouped by meaning, most asked first")
+    gaps.add_argument("--json", action="store_true", help="print JSON")
+    log_options(gaps)
+    gaps.add_argument("--purge", action="store_true",
+                      help="delete the question log (and its salt) of the data folder")
+    gaps.set_defaults(handler=cmd_gaps)
+
+    stats = commands.add_parser("stats", help="questions, refusals, votes and latency")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    log_options(stats)
+    stats.set_defaults(handler=cmd_stats)
+
+    feedback = commands.add_parser("feedback", help="readers' votes as a regression set")
+    feedback_commands = feedback.add_subparsers(dest="feedback_command", metavar="ACTION",
+                                                required=True)
+    export = feedback_commands.add_parser(
+        "export", help="JSON lines for `attache eval`: 👍 answers, refused and 👎 questions")
+    export.add_argument("--json", action="store_true", help="print the JSON lines")
+    export.add_argument("--out", metavar="FILE", help="write the JSON lines to FILE")
+    log_options(export)
+    export.set_defaults(handler=cmd_feedback_export)
+
     discord = commands.add_parser("discord", help="run the Discord bot (settings from .env)")
     discord.set_defaults(handler=cmd_discord)
 
@@ -380,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _configure_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.setFormatter(_TerminalFormatter("%(levelname)s: %(message)s"))
     root = logging.getLogger("attache")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -389,6 +532,13 @@ def _configure_logging(verbose: bool) -> None:
     # Libraries' own notes about a bad file would repeat the one warning line per file.
     for noisy in ("pypdf", "trafilatura", "bm25s", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+class _TerminalFormatter(logging.Formatter):
+    """Log lines with control characters shown as escapes (names come from documents)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(escape_terminal(line) for line in super().format(record).split("\n"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

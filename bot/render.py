@@ -62,7 +62,7 @@ def answer_panel(answer: Any) -> Group:
     if answer.answered:
         for c in answer.citations:
             parts.append(
-                _panel(c.quote, f"[{c.n}] {c.title}", f"{c.source}  chars {c.start}–{c.end}",
+                _panel(c.quote, _citation_title(c), f"{c.source}  {_place(c)}",
                        "cyan", _origin(c), getattr(c, "url", None))
             )
     elif answer.passages:
@@ -83,3 +83,19 @@ def sources_panel(answer: Any) -> Group:
 
 def print_answer(console: Console, answer: Any) -> None:
     console.print(answer_panel(answer))
+
+
+def _citation_title(c: Any) -> str:
+    """"[1] Title › Section": the document's title and the heading path at the quote."""
+    heading = getattr(c, "heading", None) or ""
+    parts = heading.split(" › ") if heading else []
+    if parts and parts[0].strip().lower() == c.title.strip().lower():
+        parts = parts[1:]
+    return " › ".join([f"[{c.n}] {c.title}", *parts])
+
+
+def _place(c: Any) -> str:
+    """"p. 2  chars 10–52", or just the characters outside PDFs."""
+    page = getattr(c, "page", None)
+    chars = f"chars {c.start}–{c.end}"
+    return f"p. {page}  {chars}" if page else chars

@@ -20,8 +20,9 @@ def _plain(console: Any, text: str, style: str | None = None) -> None:
     """Untrusted text (titles, URLs, reasons) on the terminal: no markup, no control codes."""
     from attache.bot.cli import escape_terminal
 
-    console.print(escape_terminal(text), markup=False, emoji=False, highlight=False, style=style,
-                  soft_wrap=True)
+    for line in text.split("\n"):
+        console.print(escape_terminal(line), markup=False, emoji=False, highlight=False,
+                      style=style, soft_wrap=True)
 
 
 def _index_line(index: Any) -> str | None:

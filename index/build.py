@@ -1,38 +1,58 @@
 """The incremental, crash-safe rebuild of the index from the documents folder.
 
-A rebuild compares every document's SHA-256 with the manifest of the current
-version. Unchanged documents keep their chunks (copied with their vectors into the
-new version); added and changed ones are chunked, and only chunk texts with no
-stored vector are embedded, each distinct text once. The new version is filled
-completely, checked, given its BM25 index, and only then published. A rebuild that
-dies leaves the current version serving; the next one reuses what the dead one
-had already written.
+A version of the index is a list of segments (Chroma collections written once and
+never changed afterwards) and, for each, the chunks the version no longer holds. A
+rebuild runs five steps, each a method:
+
+- plan: which documents were added, changed or removed. A file whose size and
+  modification time match the manifest is unchanged without being read; the others
+  are hashed, and only a changed hash counts.
+- stage: the segment that will hold this rebuild's new chunks (a dead rebuild's
+  leftover when usable, so that its vectors are kept).
+- write: the added and changed documents, streamed in groups: chunked, embedded (only
+  chunk texts with no stored vector, each distinct text once) and written.
+- verify: the segment holds exactly the chunks planned; its BM25 index is built.
+  Small segments are merged and segments with many removed chunks rewritten here
+  (see `merges`), into new segments as well.
+- publish: the version's state record, then the pointer, in one write each: readers
+  switch from one complete version to the next.
+
+Removing or replacing a document only records its chunks as removed. Nothing a
+reader can see is ever changed in place, so a rebuild killed at any point leaves the
+published version whole, and the next rebuild reuses what the dead one had written.
+Segments that neither the new version nor the previous one uses are dropped at the end.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from attache.errors import DataFolderError, NoUsableDocuments, RebuildBusy
 from attache.models import RebuildReport, SkippedFile
 from attache.index import chunk_meta as cm
-from attache.index.catalog import Catalog, DocumentEntry, Manifest
+from attache.index.catalog import Catalog, DocumentEntry, Manifest, VersionState, version_state
 from attache.index.chunk_meta import SENTENCE_VECTORS
 from attache.index.chunking import (
+    chunk_context,
     chunk_text,
     contextual_text,
     parse_spans,
     split_sentences,
     text_sha,
 )
-from attache.index.documents import Document, Skipped, discover, load, read
+from attache.index.documents import Document, Skipped, SourceFile, discover, read
+from attache.index.documents.names import safe_text
+from attache.index.documents.structure import structure_metadata
+from attache.index.documents.worker import Extractor
 from attache.index.embedding import Embedder, model_identity, pack_vectors
-from attache.index.lexical import LexicalIndex
 from attache.index.store import ChromaStore, Pointer, Record, version_name, version_of
 
 if TYPE_CHECKING:
@@ -42,6 +62,11 @@ log = logging.getLogger("attache.index")
 
 LOCK_FILE = "rebuild.lock"
 EMBED_GROUP = 256  # chunks embedded and written per step: a resumed rebuild keeps them
+TIER = 4  # segments of one size tier (a power of TIER) are merged TIER at a time
+MAX_SEGMENTS = 10  # beyond this many, the newest (smallest) segments are merged
+REWRITE_SHARE = 0.25  # a segment is rewritten once this share of its chunks is removed
+RACY_NS = 2_000_000_000  # a file modified this recently is hashed again next time
+STEPS = ("plan", "stage", "write", "verify", "publish")
 
 
 # stage name, done, total
@@ -49,14 +74,23 @@ ProgressCallback = Callable[[str, int, int], None]
 
 
 def chunk_id(source: str, position: int, sha: str) -> str:
-    prefix = hashlib.sha1(source.encode("utf-8")).hexdigest()[:12]
+    # Sources are safe names already (documents.names); never fail on one that is not.
+    prefix = hashlib.sha1(source.encode("utf-8", "backslashreplace")).hexdigest()[:12]
     return f"{prefix}-{position:05d}-{sha}"
 
 
-def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record]:
+def _records(
+    doc: Document, sha256: str, size: int, overlap: int, chunks: list[Any] | None = None
+) -> list[Record]:
     records = []
-    for chunk in chunk_text(doc.text, size, overlap):
-        sentences = split_sentences(chunk.text)
+    heads = {h.start for h in doc.headings}
+    if chunks is None:
+        chunks = chunk_text(doc.text, size, overlap, headings=heads)
+    for chunk in chunks:
+        # a heading is structure, never an answer: it is no sentence of the chunk
+        sentences = [
+            s for s in split_sentences(chunk.text) if chunk.start + s.start not in heads
+        ]
         meta: dict[str, Any] = {
             cm.SENTENCE_SPANS: ";".join(f"{s.start}-{s.end}" for s in sentences),
             cm.SOURCE: doc.source,
@@ -66,14 +100,83 @@ def _records(doc: Document, sha256: str, size: int, overlap: int) -> list[Record
             cm.START: chunk.start,
             cm.END: chunk.end,
             cm.DOC_SHA: sha256,
-            cm.TEXT_SHA: text_sha(contextual_text(doc.title, chunk.text)),
         }
         for key in cm.DOCUMENT_FIELDS:
             value = getattr(doc, key)
             if value:
                 meta[key] = value
+        meta.update(structure_metadata(doc, chunk.start, chunk.end))
+        meta[cm.TEXT_SHA] = text_sha(contextual_text(chunk_context(meta), chunk.text))
         records.append(Record(chunk_id(doc.source, chunk.position, chunk.sha), chunk.text, meta))
     return records
+
+
+@dataclass
+class Change:
+    """A file to (re)index: its hash, and the entry it replaces if any."""
+
+    file: SourceFile
+    sha256: str
+    stat: tuple[int, int]
+    previous: DocumentEntry | None
+
+
+@dataclass
+class Plan:
+    pointer: Pointer | None
+    state: VersionState | None  # the published version's, None when starting afresh
+    model: str
+    kept: Manifest  # unchanged documents
+    changes: list[Change]
+    gone: list[DocumentEntry]  # documents whose chunks the new version drops
+    report: RebuildReport
+    restat: bool = False  # sizes or times of unchanged documents to remember
+
+    @property
+    def version(self) -> int:
+        return (self.pointer.version if self.pointer else 0) + 1
+
+
+@dataclass
+class Staged:
+    """What the write step put in the new segment."""
+
+    segment: str | None
+    manifest: Manifest = field(default_factory=dict)
+    ids: set[str] = field(default_factory=set)
+
+
+def merges(state: VersionState) -> list[list[str]]:
+    """Groups of consecutive segments to merge into one (a group of one: rewritten
+    without its removed chunks).
+
+    Size-tiered, as in log-structured stores: TIER segments of the same size tier are
+    merged, so each chunk is copied about log_TIER(total / added) times over its life and
+    a rebuild copies more than its own chunks only when a tier fills up; past
+    MAX_SEGMENTS the newest (smallest) are merged; a segment with more than REWRITE_SHARE
+    of its chunks removed is rewritten without them."""
+    units = [([name], state.live(name), len(state.removed.get(name, ())) / max(1, count))
+             for name, count in state.segments]
+
+    def tier(live: int) -> int:
+        return int(math.log(max(live, 1), TIER))
+
+    changed = True
+    while changed:
+        changed = False
+        if len(units) >= TIER and len({tier(u[1]) for u in units[-TIER:]}) == 1:
+            merged = units[-TIER:]
+            units[-TIER:] = [([n for u in merged for n in u[0]], sum(u[1] for u in merged), 1.0)]
+            changed = True
+        elif len(units) > MAX_SEGMENTS:
+            a, b = units[-2], units[-1]
+            units[-2:] = [(a[0] + b[0], a[1] + b[1], 1.0)]
+            changed = True
+    groups = []
+    for names, _, share in units:
+        if len(names) > 1 or share > REWRITE_SHARE:
+            groups.append(names)
+    return groups
 
 
 class Indexer:
@@ -101,15 +204,15 @@ class Indexer:
         try:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             lock.acquire()
+        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
+            raise RebuildBusy(
+                f"another rebuild is running on {self.settings.data_dir} (lock {lock_path}); "
+                "try again when it has finished"
+            ) from None
         except OSError as exc:  # read-only, not a folder, no permission
             raise DataFolderError(
                 f"cannot write the data folder {self.settings.data_dir} "
                 f"({exc.strerror or type(exc).__name__}): check ATTACHE_DATA_DIR"
-            ) from None
-        except Timeout:
-            raise RebuildBusy(
-                f"another rebuild is running on {self.settings.data_dir} (lock {lock_path}); "
-                "try again when it has finished"
             ) from None
         try:
             return self._rebuild()
@@ -121,171 +224,318 @@ class Indexer:
             self._embedder = self._embedder_factory()
         return self._embedder
 
+    @staticmethod
+    def _skip(report: RebuildReport, skip: Skipped) -> None:
+        """Report a skipped file: names are safe already; a reason may quote a library's
+        error, so it is made safe too."""
+        path, reason = safe_text(skip.path), safe_text(skip.reason)
+        log.warning("skipped %s: %s", path, reason)
+        report.skipped.append(SkippedFile(path=path, reason=reason))
+
+    def _step(self, name: str, done: int = 0) -> None:
+        self._progress(name, done, 1)
+
     def _rebuild(self) -> RebuildReport:
         started = time.perf_counter()
+        self._step("plan")
+        plan = self.plan()
+        if plan.pointer and plan.state is not None and not (plan.changes or plan.gone):
+            if plan.restat:  # remember sizes and times, so that next time needs no reading
+                self.catalog.write_manifest(plan.pointer.version, plan.kept)
+            plan.report.version = plan.pointer.version
+            return self._finish(plan, started)  # nothing changed
+        self._step("stage")
+        segment = self.stage(plan)
+        self._step("write")
+        staged = self.write(plan, segment)
+        self._step("verify")
+        state = self.verify(plan, staged)
+        self._step("publish")
+        self.publish(plan, staged, state)
+        self._collect(plan, state)
+        return self._finish(plan, started)
+
+    def _finish(self, plan: Plan, started: float) -> RebuildReport:
+        plan.report.seconds = time.perf_counter() - started
+        return plan.report
+
+    # --- plan --------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        """Compare the documents folder with the published version."""
         settings = self.settings
         report = RebuildReport()
         files, skipped = discover(settings.docs_dir, settings.max_file_bytes)
         pointer = self.store.pointer()
         model = model_identity(settings)
-        old: Manifest = self.catalog.manifest(self.store, pointer) if pointer else {}
         same_build = bool(
             pointer
             and pointer.embedding_model == model
             and pointer.chunk_size == settings.chunk_size
             and pointer.chunk_overlap == settings.chunk_overlap
         )
-
-        manifest: Manifest = {}
-        copied: list[str] = []
-        fresh: list[Record] = []
+        old: Manifest = self.catalog.manifest(self.store, pointer) if pointer else {}
+        state = version_state(self.store, pointer) if pointer and same_build else None
+        if state and len(state.names) == 1:  # a manifest from before segments
+            for entry in old.values():
+                entry.segment = entry.segment or state.names[0]
+        settled = time.time_ns() - RACY_NS
+        restat = False
+        kept: Manifest = {}
+        changes: list[Change] = []
         for number, file in enumerate(files, 1):
             self._progress("reading", number, len(files))
-            data = read(file)
+            previous = old.get(file.source)
+            try:
+                info = os.stat(file.path)
+            except OSError as exc:
+                skipped.append(Skipped(file.source, f"unreadable: {exc.strerror or exc}"))
+                continue
+            stat = (info.st_size, info.st_mtime_ns if info.st_mtime_ns < settled else -1)
+            if state and previous and (previous.size, previous.mtime_ns) == stat:
+                kept[file.source] = previous
+                continue
+            data = read(file, self.settings.max_file_bytes)
             if isinstance(data, Skipped):
                 skipped.append(data)
                 continue
             sha = hashlib.sha256(data).hexdigest()
-            previous = old.get(file.source)
-            if same_build and previous and previous.sha256 == sha:
-                manifest[file.source] = previous
-                copied.extend(previous.ids)
-                report.unchanged += 1
+            if state and previous and previous.sha256 == sha:
+                restat = restat or (previous.size, previous.mtime_ns) != stat
+                previous.size, previous.mtime_ns = stat
+                kept[file.source] = previous
                 continue
-            doc = load(file, data)
-            if isinstance(doc, Skipped):
-                skipped.append(doc)
-                continue
-            records = _records(doc, sha, settings.chunk_size, settings.chunk_overlap)
-            fresh.extend(records)
-            manifest[file.source] = DocumentEntry(
-                doc.source, sha, doc.title, doc.kind, [r.id for r in records],
-                doc.outlet, doc.author, doc.date, url=doc.url,
-            )
-            if previous:
-                report.updated += 1
-            else:
-                report.added += 1
-        report.removed = len(set(old) - set(manifest))
+            changes.append(Change(file, sha, stat, previous))
+        seen = set(kept) | {c.file.source for c in changes}
+        gone = [entry for source, entry in old.items() if source not in seen]
+        report.unchanged = len(kept)
+        report.removed = len(gone)
         for skip in sorted(skipped, key=lambda s: s.path):
-            log.warning("skipped %s: %s", skip.path, skip.reason)
-            report.skipped.append(SkippedFile(path=skip.path, reason=skip.reason))
-        report.documents = len(manifest)
-        report.chunks = len(copied) + len(fresh)
-        if not manifest:
-            raise NoUsableDocuments(
-                f"no usable documents in {settings.docs_dir}: "
-                f"all {len(skipped)} files were skipped; the index was left as it was"
-            )
+            self._skip(report, skip)
+        report.documents = len(kept)
+        report.chunks = sum(e.chunks for e in kept.values())
+        if not kept and not changes:
+            self._no_documents(len(skipped))
+        return Plan(pointer, state, model, kept, changes, gone, report, restat)
 
-        if pointer and same_build and not (report.added or report.updated or report.removed):
-            report.version = pointer.version
-            report.seconds = time.perf_counter() - started
-            return report
-
-        name = self._staging(pointer, model)
-        wanted = set(copied) | {r.id for r in fresh}
-        present = self.store.ids(name)
-        if present - wanted:
-            self.store.delete(name, present - wanted)
-        if pointer:
-            self.store.copy(pointer.collection, name, [i for i in copied if i not in present])
-        report.embedded = self._write(name, pointer, model, [r for r in fresh if r.id not in present])
-
-        count = self.store.count(name)
-        if count != report.chunks:
-            raise RuntimeError(f"version {name} holds {count} chunks, expected {report.chunks}")
-        self._progress("lexical", 0, 1)
-        records = {r.id: r for r in self.store.records(name)}
-        ordered = [records[i] for entry in manifest.values() for i in entry.ids]
-        lexical = LexicalIndex.build(
-            [r.id for r in ordered],
-            [contextual_text(str(r.metadata.get("title", "")), r.text) for r in ordered],
+    def _no_documents(self, skipped: int) -> None:
+        raise NoUsableDocuments(
+            f"no usable documents in {self.settings.docs_dir}: "
+            f"all {skipped} files were skipped; the index was left as it was"
         )
-        self.catalog.write(name, manifest, lexical)
-        self._progress("lexical", 1, 1)
 
-        version = version_of(name) or 0
-        self.store.publish(
-            Pointer(
-                collection=name,
-                version=version,
-                embedding_model=model,
-                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                chunk_size=settings.chunk_size,
-                chunk_overlap=settings.chunk_overlap,
-                documents=report.documents,
-                chunks=report.chunks,
-                previous=pointer.collection if pointer else "",
-            )
-        )
-        keep = {name} | ({pointer.collection} if pointer else set())
+    # --- stage -------------------------------------------------------------
+
+    def stage(self, plan: Plan) -> str | None:
+        """The segment for this rebuild's new chunks (None when there are none): a dead
+        rebuild's leftover when it was made for the same model, else a new one. Other
+        leftovers of dead rebuilds are dropped."""
+        name = version_name(plan.version) if plan.changes else None
+        current = plan.pointer.version if plan.pointer else 0
         for other in self.store.version_collections():
-            if other not in keep:
+            if (version_of(other) or 0) > current and (
+                other != name or self.store.model_of(other) != plan.model
+            ):
                 self.store.drop(other)
-        self.catalog.prune(keep)
-        report.version = version
-        report.switched = True
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def _staging(self, pointer: Pointer | None, model: str) -> str:
-        """The collection for the next version: a dead rebuild's leftover when usable."""
-        current = pointer.version if pointer else 0
-        newer = [
-            n for n in self.store.version_collections() if (version_of(n) or 0) > current
-        ]
-        reusable = [n for n in newer if self.store.model_of(n) == model]
-        name = reusable[-1] if reusable else version_name(
-            max([current, *(version_of(n) or 0 for n in newer)]) + 1
-        )
-        for other in newer:
-            if other != name:
-                self.store.drop(other)
-        self.store.create(name, model)
+        if name is not None:
+            self.store.create(name, plan.model)
         return name
 
-    def _write(self, name: str, pointer: Pointer | None, model: str, records: list[Record]) -> int:
+    # --- write -------------------------------------------------------------
+
+    def write(self, plan: Plan, segment: str | None) -> Staged:
+        """Chunk, embed and write the added and changed documents, a group at a time."""
+        settings = self.settings
+        staged = Staged(segment)
+        if segment is None:
+            return staged
+        present = self.store.ids(segment)
+        sources = [segment] + (plan.state.names if plan.state else [])
+        group: list[Record] = []
+        written = 0
+        total = len(plan.changes)
+        extractor = Extractor(
+            settings.extract_seconds, settings.chunk_size, settings.chunk_overlap,
+            settings.max_text_chars,
+        )
+        with extractor:
+            for number, change in enumerate(plan.changes, 1):
+                self._progress("reading", number, total)
+                data = read(change.file, settings.max_file_bytes)
+                # Loading and chunking run in a worker process, within a time budget.
+                extracted = data if isinstance(data, Skipped) else extractor.extract(
+                    change.file, data)
+                if isinstance(extracted, Skipped):
+                    self._skip(plan.report, extracted)
+                    if change.previous:
+                        plan.gone.append(change.previous)
+                        plan.report.removed += 1
+                    continue
+                doc, chunks = extracted
+                records = _records(doc, change.sha256, settings.chunk_size,
+                                   settings.chunk_overlap, chunks)
+                staged.manifest[doc.source] = DocumentEntry(
+                    doc.source, change.sha256, doc.title, doc.kind, [r.id for r in records],
+                    doc.outlet, doc.author, doc.date, url=doc.url, segment=segment,
+                    size=change.stat[0], mtime_ns=change.stat[1],
+                )
+                if change.previous:
+                    plan.gone.append(change.previous)
+                    plan.report.updated += 1
+                else:
+                    plan.report.added += 1
+                staged.ids.update(r.id for r in records)
+                group.extend(r for r in records if r.id not in present)
+                while len(group) >= EMBED_GROUP:
+                    plan.report.embedded += self._write_group(
+                        segment, sources, plan.model, group[:EMBED_GROUP], written)
+                    written += EMBED_GROUP
+                    group = group[EMBED_GROUP:]
+        if group:
+            plan.report.embedded += self._write_group(segment, sources, plan.model, group, written)
+        leftover = present - staged.ids
+        if leftover:
+            self.store.delete(segment, leftover)
+        return staged
+
+    def _write_group(self, name: str, sources: list[str], model: str,
+                     records: list[Record], written: int) -> int:
         """Add records to `name`, embedding only texts with no stored vector. Returns how
         many distinct texts were embedded."""
         import numpy as np
 
-        if not records:
-            return 0
-        sources = [name]
-        if pointer and pointer.embedding_model == model:
-            sources.insert(0, pointer.collection)
         known = self.store.vectors_for(
-            sources, "text_sha", (r.metadata["text_sha"] for r in records), SENTENCE_VECTORS
+            sources, cm.TEXT_SHA, (r.metadata[cm.TEXT_SHA] for r in records), SENTENCE_VECTORS
         )
-        embedded = 0
-        total = len(records)
-        done = 0
-        ticks = [0]
+        todo: dict[str, Record] = {}
+        for record in records:
+            if record.metadata[cm.TEXT_SHA] not in known:
+                todo.setdefault(record.metadata[cm.TEXT_SHA], record)
+        total, done = written + len(records), [written]
 
-        def tick(n: int) -> None:
-            ticks[0] += n
-            self._progress("embedding", min(done + ticks[0], total), total)
+        def tick(n: int) -> None:  # chunks of this rebuild embedded so far
+            done[0] += n
+            self._progress("embedding", min(done[0], total), total)
 
-        for start in range(0, total, EMBED_GROUP):
-            group = records[start : start + EMBED_GROUP]
-            todo: dict[str, Record] = {}
-            for record in group:
-                if record.metadata["text_sha"] not in known:
-                    todo.setdefault(record.metadata["text_sha"], record)
-            if todo:
-                known.update(self._embed_records(list(todo.values()), tick))
-                embedded += len(todo)
-            matrix = np.asarray([known[r.metadata["text_sha"]][0] for r in group], dtype=np.float32)
-            with_sentences = [
-                Record(r.id, r.text, {**r.metadata, **known[r.metadata["text_sha"]][1]})
-                for r in group
-            ]
-            self.store.add(name, with_sentences, matrix)
-            done += len(group)
-            ticks[0] = 0
-            self._progress("embedding", done, total)
-        return embedded
+        if todo:
+            known.update(self._embed_records(list(todo.values()), tick))
+        matrix = np.asarray([known[r.metadata[cm.TEXT_SHA]][0] for r in records], dtype=np.float32)
+        with_sentences = [
+            Record(r.id, r.text, {**r.metadata, **known[r.metadata[cm.TEXT_SHA]][1]})
+            for r in records
+        ]
+        self.store.add(name, with_sentences, matrix)
+        self._progress("embedding", total, total)
+        return len(todo)
+
+    # --- verify ------------------------------------------------------------
+
+    def verify(self, plan: Plan, staged: Staged) -> VersionState:
+        """Check the new segment, cache its BM25 index, and work out the new version's
+        segments, merging and rewriting segments as `merges` says."""
+        report = plan.report
+        manifest = {**plan.kept, **staged.manifest}
+        if not manifest:
+            self._no_documents(len(report.skipped))
+        segments = list(plan.state.segments) if plan.state else []
+        removed = {k: list(v) for k, v in (plan.state.removed if plan.state else {}).items()}
+        for entry in plan.gone:
+            if plan.state and entry.segment in plan.state.names:
+                removed.setdefault(entry.segment, []).extend(entry.ids)
+        if staged.segment is not None:
+            count = self.store.count(staged.segment)
+            if count != len(staged.ids):
+                raise RuntimeError(
+                    f"segment {staged.segment} holds {count} chunks, expected {len(staged.ids)}")
+            if count:
+                self._progress("lexical", 0, 1)
+                records = list(self.store.records(staged.segment))
+                if {r.id for r in records} != staged.ids:
+                    raise RuntimeError(f"segment {staged.segment} does not hold the chunks planned")
+                self.catalog.write_segment(staged.segment, records)
+                segments.append((staged.segment, count))
+                self._progress("lexical", 1, 1)
+            else:
+                self.store.drop(staged.segment)
+        state = VersionState(segments, {k: v for k, v in removed.items() if v})
+        state = self._merge(plan, state, manifest)
+        report.documents = len(manifest)
+        report.chunks = state.chunks
+        if report.chunks != sum(e.chunks for e in manifest.values()):
+            raise RuntimeError(
+                f"version {plan.version} holds {report.chunks} chunks, expected "
+                f"{sum(e.chunks for e in manifest.values())}")
+        staged.manifest = manifest
+        return state
+
+    def _merge(self, plan: Plan, state: VersionState, manifest: Manifest) -> VersionState:
+        groups = merges(state)
+        if not groups:
+            return state
+        segments = list(state.segments)
+        removed = dict(state.removed)
+        for part, group in enumerate(groups, 1):
+            name = version_name(plan.version, part)
+            self._progress("merging", part - 1, len(groups))
+            self.store.create(name, plan.model)
+            skip: set[str] = set()
+            for old in group:
+                skip |= state.removed_in(old)
+            records: list[Record] = []
+            for old in group:
+                records.extend(self.store.copy_live(old, name, skip))
+            count = self.store.count(name)
+            if count != len(records):
+                raise RuntimeError(f"segment {name} holds {count} chunks, expected {len(records)}")
+            self.catalog.write_segment(name, records)
+            at = [n for n, _ in segments].index(group[0])
+            segments[at : at + len(group)] = [(name, count)]
+            for old in group:
+                removed.pop(old, None)
+            for entry in manifest.values():
+                if entry.segment in group:
+                    entry.segment = name
+            self._progress("merging", part, len(groups))
+        return VersionState(segments, removed)
+
+    # --- publish -----------------------------------------------------------
+
+    def publish(self, plan: Plan, staged: Staged, state: VersionState) -> None:
+        """Record the version, then switch readers to it."""
+        settings = self.settings
+        self.catalog.write_manifest(plan.version, staged.manifest)
+        self.store.write_state(plan.version, state.to_json())
+        self._progress("publish", 1, 2)  # recorded, not yet published
+        self.store.publish(
+            Pointer(
+                collection=state.names[-1],
+                version=plan.version,
+                embedding_model=plan.model,
+                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                chunk_size=settings.chunk_size,
+                chunk_overlap=settings.chunk_overlap,
+                documents=len(staged.manifest),
+                chunks=state.chunks,
+                previous=plan.pointer.collection if plan.pointer else "",
+                segments=",".join(state.names),
+                removed=state.removed_count,
+            )
+        )
+        plan.report.version = plan.version
+        plan.report.switched = True
+        plan.report.segments = len(state.segments)
+
+    def _collect(self, plan: Plan, state: VersionState) -> None:
+        """Drop what neither the new version nor the previous one uses."""
+        keep = set(state.names) | (set(plan.state.names) if plan.state else set())
+        if plan.pointer and plan.state is None:
+            keep |= set(plan.pointer.segment_names)
+        versions = {plan.version} | ({plan.pointer.version} if plan.pointer else set())
+        for other in self.store.version_collections():
+            if other not in keep:
+                self.store.drop(other)
+        self.store.drop_states(versions)
+        self.catalog.prune(keep, versions)
 
     def _embed_records(
         self, records: list[Record], tick: Callable[[int], None]
@@ -295,11 +545,10 @@ class Indexer:
         embedder = self._embed()
         texts, spans = [], []
         for record in records:
-            title = str(record.metadata["title"])
-            texts.append(contextual_text(title, record.text))
+            texts.append(contextual_text(chunk_context(record.metadata), record.text))
             shift = len(texts[-1]) - len(record.text)
             spans.append([(a + shift, b + shift) for a, b in parse_spans(record.metadata)])
-        shas = [r.metadata["text_sha"] for r in records]
+        shas = [r.metadata[cm.TEXT_SHA] for r in records]
         with_spans = getattr(embedder, "embed_with_spans", None)
         if with_spans is None:
             vectors = embedder.embed_documents(texts, progress=tick)

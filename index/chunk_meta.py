@@ -25,3 +25,10 @@ SENTENCE_VECTORS = "sentence_vectors"
 
 # Document fields copied onto each chunk when the document has them.
 DOCUMENT_FIELDS = (OUTLET, AUTHOR, DATE, URL)
+
+# Structure (index.documents.structure), offsets relative to the chunk text:
+HEADING = "heading"  # the heading path at the chunk's start, "Charter › Priorities"
+SECTIONS = "sections"  # JSON [[offset, heading path], …]: where each path takes over
+PAGES = "pages"  # PDF: JSON [[offset, page], …], 1-based pages
+ITEMS = "items"  # JSON [[start, end, ordinal, context], …]: list items and their list
+LINKS = "links"  # JSON [[start, end, url], …]

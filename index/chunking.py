@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,7 +26,8 @@ _ABBREVIATIONS = frozenset(
 )
 # A candidate end of sentence: terminal punctuation, optional closing quotes or
 # brackets, then whitespace and something that can open a sentence.
-_BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9À-Ý])""")
+# Linear: a run of punctuation is tried once, from its start, without backtracking.
+_BOUNDARY = re.compile(r"""(?<![.!?…])[.!?…]++["'”’)\]]*+(?=\s++["'“‘(\[]?[A-Z0-9À-Ý])""")
 _PARAGRAPH = re.compile(r"\n[ \t\u00a0]*\n\s*")
 _TERMINAL = tuple(".!?…:;\"'”’)")
 
@@ -52,11 +53,25 @@ class Chunk:
 
 
 def contextual_text(title: str, text: str) -> str:
-    """What is embedded and BM25-indexed for a chunk: its document's title, then the chunk.
+    """What is embedded and BM25-indexed for a chunk: its document's title (and heading
+    path, see `chunk_context`), then the chunk.
 
     The title carries the subject that a chunk's own sentences often leave implicit.
     """
     return f"{title}\n{text}" if title else text
+
+
+def chunk_context(metadata: dict[str, object]) -> str:
+    """The title and heading path of a stored chunk, as `contextual_text` takes them:
+    "Title › Section › Subsection" (a first heading equal to the title is said once)."""
+    title = str(metadata.get(chunk_meta.TITLE, "") or "")
+    heading = str(metadata.get(chunk_meta.HEADING, "") or "")
+    if not heading:
+        return title
+    parts = heading.split(" › ")
+    if parts and parts[0].strip().lower() == title.strip().lower():
+        parts = parts[1:]
+    return " › ".join([title, *parts]) if title else " › ".join(parts)
 
 
 # The chunk-metadata keys of a chunk's sentences (their home is index.chunk_meta).
@@ -118,14 +133,23 @@ def _is_abbreviation(text: str, end: int) -> bool:
 def _line_breaks(text: str, start: int, end: int) -> list[int]:
     """Single line breaks that end a heading or a list item inside a paragraph."""
     cuts = []
-    for match in re.finditer(r"\n", text[start:end]):
-        at = start + match.start()
-        before = text[start:at].rstrip()
-        after = text[at + 1 : end].lstrip()
-        if before and after and (not before.endswith(_TERMINAL) or after[:1] in "-*•"):
-            if after[:1].isupper() or after[:1] in "-*•\"“" or after[:1].isdigit():
+    newlines = [start + match.start() for match in re.finditer(r"\n", text[start:end])]
+    # The last non-space character before each line break and the first after it, each
+    # found by looking at the lines between breaks once (linear in the paragraph).
+    bounds = [start - 1, *newlines, end]
+    befores, previous = [], ""
+    for i in range(len(newlines)):
+        previous = text[bounds[i] + 1 : bounds[i + 1]].rstrip()[-1:] or previous
+        befores.append(previous)
+    afters, following = [""] * len(newlines), ""
+    for i in range(len(newlines) - 1, -1, -1):
+        following = text[bounds[i + 1] + 1 : bounds[i + 2]].lstrip()[:1] or following
+        afters[i] = following
+    for at, before, after in zip(newlines, befores, afters):
+        if before and after and (before not in _TERMINAL or after in "-*•"):
+            if after.isupper() or after in "-*•\"“" or after.isdigit():
                 cuts.append(at)
-        elif before.endswith(_TERMINAL) and after:
+        elif before in _TERMINAL and before and after:
             cuts.append(at)
     return cuts
 
@@ -178,9 +202,16 @@ def _split_long(text: str, span: Span, limit: int, count: TokenCounter) -> list[
 
 
 def chunk_text(
-    text: str, size: int, overlap: int, count: TokenCounter = count_tokens
+    text: str,
+    size: int,
+    overlap: int,
+    count: TokenCounter = count_tokens,
+    headings: Collection[int] = (),
 ) -> list[Chunk]:
-    """Pack whole sentences into chunks of at most `size` tokens."""
+    """Pack whole sentences into chunks of at most `size` tokens.
+
+    `headings` are the start offsets of heading sentences: a chunk never ends on one
+    (it opens the next chunk, with its section, instead)."""
     sentences: list[tuple[Span, int]] = []
     for span in split_sentences(text):
         tokens = count(text[span.start : span.end])
@@ -204,16 +235,26 @@ def chunk_text(
     for span, tokens in sentences:
         paragraph_break = span.paragraph_start and used >= size // 2
         if current and fresh and (used + tokens > size or paragraph_break):
+            held: list[tuple[Span, int]] = []
+            while len(current) - len(held) > 1 and current[-len(held) - 1][0].start in headings:
+                held.insert(0, current[-len(held) - 1])
+            if held and len(held) < fresh:
+                current = current[: -len(held)]
+                used -= sum(t for _, t in held)
+            else:
+                held = []
             close()
             carried: list[tuple[Span, int]] = []
             carried_tokens = 0
-            if not paragraph_break:
+            if not paragraph_break and not held:
                 for item in reversed(current):
                     if carried_tokens + item[1] > overlap or len(carried) + 1 >= len(current):
                         break
                     carried.insert(0, item)
                     carried_tokens += item[1]
-            current, used, fresh = carried, carried_tokens, 0
+            current = carried + held
+            used = carried_tokens + sum(t for _, t in held)
+            fresh = len(held)
         current.append((span, tokens))
         used += tokens
         fresh += 1

@@ -1,7 +1,11 @@
-"""The BM25 index (bm25s) over the same chunks as a Chroma version.
+"""The BM25 indexes (bm25s) over the same chunks as a Chroma version.
 
-It is a cache: it can always be rebuilt from the chunk texts Chroma holds, which is
-how a reader with an empty data folder gets one.
+Each segment of a version has its own BM25 index, built once when the segment is
+written (segments never change). A version's BM25 is its segments' indexes searched
+together (`VersionLexical`): term weights (IDF) come from all of them at once, and the
+chunks the version no longer holds score nothing. Each index is a cache: it can always
+be rebuilt from the chunk texts Chroma holds, which is how a reader with an empty data
+folder gets one.
 """
 
 from __future__ import annotations
@@ -83,6 +87,47 @@ class LexicalIndex:
             if term and i < len(counts)
         }
 
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+    def stems(self, query: str) -> list[str]:
+        """The query's terms that this index knows, as stems (repeats kept)."""
+        if not self.ids:
+            return []
+        tokens = self._tokenizer.tokenize(
+            [query], update_vocab=False, return_as="ids", show_progress=False
+        )
+        if not tokens or not tokens[0]:
+            return []
+        if not hasattr(self, "_names"):
+            self._names = {i: t for t, i in self._retriever.vocab_dict.items()}
+        return [self._names.get(int(t), "") for t in tokens[0] if self._names.get(int(t), "")]
+
+    def frequency(self, stem: str) -> int:
+        """How many chunks of this index hold `stem`."""
+        column = self._retriever.vocab_dict.get(stem)
+        if column is None:
+            return 0
+        indptr = self._retriever.scores["indptr"]
+        return int(indptr[column + 1] - indptr[column]) if column + 1 < len(indptr) else 0
+
+    def weighted_scores(self, weights: dict[str, float]) -> Any:
+        """BM25 scores of every chunk, each stem's contribution times its weight (a weight
+        of 1 for every query term gives bm25s's own scores)."""
+        import numpy as np
+
+        scores = self._retriever.scores
+        data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
+        total = np.zeros(len(self.ids), dtype=np.float32)
+        for stem, weight in weights.items():
+            column = self._retriever.vocab_dict.get(stem)
+            if column is None or column + 1 >= len(indptr):
+                continue
+            start, end = indptr[column], indptr[column + 1]
+            np.add.at(total, indices[start:end], weight * data[start:end])
+        return total
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Up to `k` (chunk id, BM25 score) pairs, best first; only positive scores."""
         if not self.ids:
@@ -99,3 +144,92 @@ class LexicalIndex:
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[int(d)], float(scores[d])) for d in top if scores[d] > 0]
+
+
+def _idf(df: int, n: int) -> float:
+    """bm25s's default (Lucene) inverse document frequency."""
+    import math
+
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+class VersionLexical:
+    """A version's BM25: its segments' indexes searched as one, without the chunks the
+    version no longer holds.
+
+    Each stem's weight is its IDF over all the segments (chunks the version dropped still
+    count until their segment is rewritten, as in Lucene), so a chunk scores what it
+    would in one index built over the version, but for length normalisation, which each
+    segment does against its own average chunk length. With one segment and no removed
+    chunk this is exactly that segment's bm25s index.
+    """
+
+    def __init__(self, segments: list[tuple[str, LexicalIndex]], removed: dict[str, set[str]]):
+        import numpy as np
+
+        self.segments = segments
+        self.removed = removed
+        self._masks: list[Any] = []
+        ids: list[str] = []
+        for name, index in segments:
+            gone = removed.get(name, set())
+            mask = (np.fromiter((i in gone for i in index.ids), dtype=bool, count=index.size)
+                    if gone else None)
+            self._masks.append(mask if mask is not None and mask.any() else None)
+            ids.extend([i for i in index.ids if i not in gone] if gone else index.ids)
+        self.ids = ids
+        self._total = sum(index.size for _, index in segments)
+
+    def document_frequencies(self) -> dict[str, int]:
+        """How many chunks hold each (stemmed) term, over all the segments."""
+        if len(self.segments) == 1:
+            return self.segments[0][1].document_frequencies()
+        counts: dict[str, int] = {}
+        for _, index in self.segments:
+            for term, n in index.document_frequencies().items():
+                counts[term] = counts.get(term, 0) + n
+        return counts
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Up to `k` (chunk id, BM25 score) pairs, best first; only positive scores."""
+        return [(chunk, score) for chunk, score, _ in self.hits(query, k)]
+
+    def hits(self, query: str, k: int) -> list[tuple[str, float, str]]:
+        """Up to `k` (chunk id, BM25 score, segment) triples, best first."""
+        import numpy as np
+
+        if not self.segments:
+            return []
+        if len(self.segments) == 1 and self._masks[0] is None:
+            name, index = self.segments[0]
+            return [(chunk, score, name) for chunk, score in index.search(query, k)]
+        terms: dict[str, int] = {}
+        per_segment = []
+        for _, index in self.segments:
+            stems = index.stems(query)
+            per_segment.append(stems)
+            for stem in stems:
+                terms.setdefault(stem, 0)
+        frequencies = {
+            stem: sum(index.frequency(stem) for _, index in self.segments) for stem in terms
+        }
+        found: list[tuple[str, float, str]] = []
+        for (name, index), mask, stems in zip(
+            self.segments, self._masks, per_segment, strict=True
+        ):
+            if not stems:
+                continue
+            weights: dict[str, float] = {}
+            for stem in stems:  # a repeated query term counts each time, as in bm25s
+                weights[stem] = weights.get(stem, 0.0) + _idf(
+                    frequencies[stem], self._total) / _idf(index.frequency(stem), index.size)
+            scores = index.weighted_scores(weights)
+            if mask is not None:
+                scores[mask] = 0.0
+            top = min(k, len(scores))
+            best = np.argpartition(-scores, top - 1)[:top] if top < len(scores) else np.arange(
+                len(scores))
+            found.extend((index.ids[int(d)], float(scores[d]), name)
+                         for d in best if scores[d] > 0)
+        found.sort(key=lambda pair: -pair[1])
+        return found[:k]

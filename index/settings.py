@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".attache")
     chroma_url: str | None = None
     max_file_mb: float = Field(default=20.0, gt=0)
+    # Limits on one file's extraction: seconds (in a worker process) and characters of text
+    extract_seconds: float = Field(default=30.0, gt=0)
+    max_text_chars: int = Field(default=5_000_000, ge=1000)
 
     # Chunking, in tiktoken cl100k_base tokens
     chunk_size: int = Field(default=200, ge=32, le=2048)
@@ -54,6 +57,10 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout: float = Field(default=20.0, gt=0)
     llm_max_reply_chars: int = Field(default=2000, ge=100, le=100_000)
+
+    # The question log (questions.sqlite3 in the data folder)
+    log_questions: bool = True
+    log_days: int = Field(default=90, ge=1, le=36500)
 
     # Discord
     discord_token: SecretStr | None = Field(

@@ -1,12 +1,16 @@
 """Chroma: the one module that talks to chromadb.
 
 Layout in Chroma (embedded `PersistentClient` in `DATA_DIR/chroma`, or a server):
-- `attache-vNNNNNN`: one collection per index version, holding chunk records
-  (id, vector, text, flat metadata). Records are written through llama-index's
-  `ChromaVectorStore`, so llama-index can read the collections too.
-- `attache-meta`: one record, `current`, naming the version readers use. A rebuild
-  fills a new collection completely, then replaces this record in one write:
-  readers switch from one complete version to the next, never to a partial one.
+- `attache-vNNNNNN` (and `attache-vNNNNNN-K`): segments, collections of chunk
+  records (id, vector, text, flat metadata) written by the rebuild that made version
+  NNNNNN. A segment is filled completely before any version names it, and never
+  changes afterwards. Records are written through llama-index's `ChromaVectorStore`, so
+  llama-index can read the collections too.
+- `attache-meta`: the record `current` (the pointer) names the version readers use
+  and its segments; one `state-NNNNNN` record per version lists the chunks of its
+  segments that the version no longer holds (its tombstones). A rebuild writes its
+  segments and its state record, then replaces the pointer in one write: readers
+  switch from one complete version to the next, never to a partial one.
 
 Collections are created without an embedding function and every vector is given
 explicitly, so Chroma's own default model (which would download) never runs.
@@ -47,6 +51,12 @@ class Pointer:
     documents: int
     chunks: int
     previous: str = ""
+    segments: str = ""  # the version's segments, oldest first, comma-separated
+    removed: int = 0  # how many chunks of those segments the version no longer holds
+
+    @property
+    def segment_names(self) -> list[str]:
+        return [n for n in self.segments.split(",") if n] or [self.collection]
 
     @classmethod
     def from_metadata(cls, meta: dict[str, Any]) -> Pointer:
@@ -71,14 +81,22 @@ class Hit:
     distance: float
 
 
-def version_name(version: int) -> str:
-    return f"{VERSION_PREFIX}{version:06d}"
+def version_name(version: int, part: int = 0) -> str:
+    return f"{VERSION_PREFIX}{version:06d}" + (f"-{part}" if part else "")
 
 
 def version_of(name: str) -> int | None:
-    if name.startswith(VERSION_PREFIX) and name[len(VERSION_PREFIX) :].isdigit():
-        return int(name[len(VERSION_PREFIX) :])
+    """The version whose rebuild wrote segment `name` (None for other collections)."""
+    if not name.startswith(VERSION_PREFIX):
+        return None
+    number, _, part = name[len(VERSION_PREFIX) :].partition("-")
+    if number.isdigit() and (not part or part.isdigit()):
+        return int(number)
     return None
+
+
+def state_id(version: int) -> str:
+    return f"state-{version:06d}"
 
 
 def _chroma_settings():  # type: ignore[no-untyped-def]
@@ -188,8 +206,32 @@ class ChromaStore:
         return Pointer.from_metadata(dict(metas[0]))
 
     def publish(self, pointer: Pointer) -> None:
-        """Switch readers to `pointer.collection` in one atomic write."""
+        """Switch readers to `pointer`'s version in one atomic write."""
         self._meta().upsert(ids=[POINTER_ID], embeddings=[[1.0]], metadatas=[asdict(pointer)])
+
+    def write_state(self, version: int, state: dict[str, Any]) -> None:
+        """Store what a version holds beyond its pointer (written before it is published)."""
+        self._meta().upsert(
+            ids=[state_id(version)], embeddings=[[1.0]], documents=[json.dumps(state)],
+            metadatas=[{"version": version}],
+        )
+
+    def state(self, version: int) -> dict[str, Any] | None:
+        try:
+            got = self._meta().get(ids=[state_id(version)], include=["documents"])
+        except Exception as exc:
+            raise StoreError(f"cannot read version {version} from {self.location}: {exc}") from exc
+        documents = got.get("documents") or []
+        return json.loads(documents[0]) if documents and documents[0] else None
+
+    def drop_states(self, keep: set[int]) -> None:
+        """Remove the state records of versions other than `keep`."""
+        meta = self._meta()
+        got = meta.get(where={"version": {"$gte": 0}}, include=["metadatas"])
+        stale = [i for i, m in zip(got["ids"], got["metadatas"], strict=True)
+                 if int((m or {}).get("version", -1)) not in keep]
+        if stale:
+            meta.delete(ids=stale)
 
     # --- records ---------------------------------------------------------
 
@@ -229,6 +271,22 @@ class ChromaStore:
                     metadatas=got["metadatas"],
                 )
 
+    def copy_live(self, source: str, target: str, skip: set[str]) -> Iterator[Record]:
+        """Copy every record of `source` whose id is not in `skip` into `target`, page by
+        page (vectors included), yielding each copied record."""
+        dst = self._collection(target)
+        for batch in self._pages(source, include=["embeddings", "documents", "metadatas"]):
+            keep = [i for i, rid in enumerate(batch["ids"]) if rid not in skip]
+            if not keep:
+                continue
+            ids = [batch["ids"][i] for i in keep]
+            texts = [batch["documents"][i] for i in keep]
+            metas = [batch["metadatas"][i] for i in keep]
+            dst.upsert(ids=ids, embeddings=[batch["embeddings"][i] for i in keep],
+                       documents=texts, metadatas=metas)
+            for rid, text, meta in zip(ids, texts, metas, strict=True):
+                yield Record(rid, text or "", dict(meta or {}))
+
     def delete(self, name: str, ids: Iterable[str]) -> None:
         ids = list(ids)
         collection = self._collection(name)
@@ -239,7 +297,7 @@ class ChromaStore:
         return {rid for batch in self._pages(name, include=[]) for rid in batch["ids"]}
 
     def records(self, name: str) -> Iterator[Record]:
-        """Every record of a collection (text and metadata, no vectors)."""
+        """Every record of a collection (text and metadata, no vectors), page by page."""
         for batch in self._pages(name, include=["documents", "metadatas"]):
             for rid, text, meta in zip(
                 batch["ids"], batch["documents"], batch["metadatas"], strict=True

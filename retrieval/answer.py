@@ -95,6 +95,7 @@ class Answer:
     confidence: float = 0.0
     missing: str | None = None  # for a refusal: the line naming what is missing
     sides: list[str] | None = None  # a comparison's sides
+    log_id: int | None = None  # the question's row in the question log, when logged
 
     def to_result(self, question_id: str | None = None) -> AskResult:
         """The `ask --json` contract."""
@@ -344,10 +345,12 @@ def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:
     parts = []
     for item in sentences:
         n = len(citations) + 1
+        heading, page = place(item.passage, item.start)
         citations.append(
             Citation(
                 n=n, source=item.passage.source, title=item.passage.title,
                 quote=item.text, start=item.start, end=item.end,
+                heading=heading or None, page=page,
                 **provenance(item.passage.metadata),
             )
         )
@@ -456,3 +459,8 @@ def merge_passages(lists: list[list[Passage]], k: int = PASSAGES) -> list[Passag
             if rank < len(items):
                 merged.setdefault(items[rank].id, items[rank])
     return list(merged.values())[:k]
+def place(passage: Passage, start: int) -> tuple[str, int | None]:
+    """The heading path and the page (PDF) at document offset `start` in a passage."""
+    from attache.index.documents.structure import located
+
+    return located(passage.metadata, start - passage.start)

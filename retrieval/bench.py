@@ -5,9 +5,13 @@
 - Queries: in-process latency (retrieve and answer) over the corpus's questions.
 - Cold `attache ask`: the wall time and peak memory of a new process answering one
   question, as a user runs it.
+- Changes: adding one article and removing one, and a rebuild with nothing changed,
+  on the corpus (1x) and on 16 renamed copies of it (16x), with their ratios.
 - Growth: stores filled with N synthetic chunks (random unit vectors and texts drawn
   from the corpus's vocabulary, no model involved, so the store's own cost shows),
-  each queried through the full hybrid path in a process of its own.
+  each queried through the full hybrid path in a process of its own; then, on the
+  same store (its synthetic documents written as files), a no-op rebuild, adding one
+  real article (embedded by the model) and removing one document; its disk use.
 
 Timings are printed, never asserted.
 """
@@ -30,6 +34,8 @@ from typing import Any
 
 DEFAULT_DOCS = Path("../shared/eval/squad-public/docs")
 GROWTH_SIZES = (10_000, 100_000)
+COPIES = 16
+NOOP_DOCUMENTS = 10_000
 QUICK_SIZES = (1_000, 10_000)
 QUERIES = 400
 GROWTH_QUERIES = 200
@@ -126,16 +132,18 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 def bench_build(settings: Any, docs: Path, data_dir: Path, embedder: Any) -> dict[str, Any]:
     """A full build, then the floor: the same texts through the same model alone."""
-    from attache.index.chunking import contextual_text
+    from attache.index.chunking import chunk_context, contextual_text
     from attache.retrieval.service import Attache
 
     build_settings = settings.model_copy(update={"docs_dir": docs, "data_dir": data_dir})
-    service = Attache(build_settings, embedder=embedder)
+    service = Attache(build_settings, embedder=embedder, question_log=None)
     started = time.perf_counter()
     report = service.rebuild()
     build = time.perf_counter() - started
-    records = list(service.store.records(service.store.pointer().collection))
-    texts = [contextual_text(str(r.metadata.get("title", "")), r.text) for r in records]
+    from attache.index.catalog import version_records
+
+    texts = [contextual_text(chunk_context(r.metadata), r.text)
+             for r in version_records(service.store, service.store.pointer())]
     started = time.perf_counter()
     embedder.embed_documents(texts)
     floor = time.perf_counter() - started
@@ -155,7 +163,7 @@ def query_worker(data_dir: str, questions_file: str) -> None:
     from attache.retrieval.service import Attache
 
     questions = json.loads(Path(questions_file).read_text(encoding="utf-8"))
-    service = Attache(Settings(data_dir=Path(data_dir)))
+    service = Attache(Settings(data_dir=Path(data_dir)), question_log=None)
     started = time.perf_counter()
     service.warm_up()
     load = time.perf_counter() - started
@@ -197,62 +205,204 @@ def bench_cold_ask(data_dir: Path, question: str) -> dict[str, Any]:
     }
 
 
-def fill_synthetic(data_dir: Path, n: int, vocabulary: list[str], seed: int = 5) -> None:
-    """A store of `n` synthetic chunks published as the current version."""
+def _timed_rebuild(service: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    report = service.rebuild()
+    return time.perf_counter() - started, report
+
+
+def bench_changes(settings: Any, docs: Path, work: Path, embedder: Any,
+                  progress: Progress) -> dict[str, Any]:
+    """Add one article, remove one, and change nothing, at 1x and COPIES x the corpus.
+
+    The article added is held out of the corpus (so its chunks really are embedded, the
+    same text at both sizes); the one removed is a document of the corpus."""
+    from attache.retrieval.service import Attache
+
+    files = sorted(docs.rglob("*.txt"))
+    if len(files) < 2:
+        raise FileNotFoundError(f"the benchmark needs at least 2 documents in {docs}")
+    held_out, corpus = files[-1], files[:-1]
+    rows: dict[str, Any] = {}
+    for copies in (1, COPIES):
+        folder = work / f"changes-{copies}x" / "docs"
+        folder.mkdir(parents=True)
+        for copy in range(copies):
+            for file in corpus:
+                shutil.copyfile(file, folder / f"c{copy:02d}-{file.name}")
+        service = Attache(settings.model_copy(update={
+            "docs_dir": folder, "data_dir": folder.parent / "index"}), embedder=embedder)
+        progress(f"changes: building {copies}x the corpus")
+        build, report = _timed_rebuild(service)
+        shutil.copyfile(held_out, folder / f"added-{held_out.name}")
+        progress(f"changes: adding one article at {copies}x")
+        add, added = _timed_rebuild(service)
+        progress(f"changes: removing one article at {copies}x")
+        (folder / f"c00-{corpus[0].name}").unlink()
+        remove, _ = _timed_rebuild(service)
+        noop, _ = _timed_rebuild(service)
+        rows[f"{copies}x"] = {
+            "documents": report.documents, "chunks": report.chunks,
+            "build_seconds": round(build, 2), "add_seconds": round(add, 2),
+            "add_embedded": added.embedded, "remove_seconds": round(remove, 2),
+            "noop_seconds": round(noop, 2),
+        }
+        shutil.rmtree(folder.parent, ignore_errors=True)
+    small, big = rows["1x"], rows[f"{COPIES}x"]
+    rows["add_ratio"] = round(big["add_seconds"] / small["add_seconds"], 2)
+    rows["remove_ratio"] = round(big["remove_seconds"] / small["remove_seconds"], 2)
+    return rows
+
+
+def fill_synthetic(data_dir: Path, n: int, vocabulary: list[str], seed: int = 5,
+                   settings: Any = None, docs_dir: Path | None = None,
+                   per_doc: int = 50) -> None:
+    """A store of `n` synthetic chunks published as the current version. With a
+    `docs_dir`, each synthetic document is also written there as a file and the index is
+    recorded as built by `settings`'s model, so that a rebuild of that folder finds it
+    up to date."""
+    import hashlib
+
     import numpy as np
 
-    from attache.index.catalog import Catalog, manifest_from_records
+    from attache.index.catalog import Catalog, DocumentEntry, VersionState
+    from attache.index.embedding import model_identity
     from attache.index.lexical import LexicalIndex
     from attache.index.store import ChromaStore, Pointer, Record, version_name
 
     rng = np.random.default_rng(seed)
     store = ChromaStore(data_dir)
     name = version_name(1)
-    store.create(name, "synthetic")
+    model = model_identity(settings) if settings is not None and docs_dir else "synthetic"
+    store.create(name, model)
     words = np.array(vocabulary)
-    records: list[Record] = []
-    step = 5000
-    per_doc = 50
-    for start in range(0, n, step):
-        count = min(step, n - start)
+    ids: list[str] = []
+    texts: list[str] = []
+    manifest: dict[str, DocumentEntry] = {}
+    if docs_dir is not None:
+        docs_dir.mkdir(parents=True, exist_ok=True)
+    for first in range(0, n, per_doc * 100):
+        count = min(per_doc * 100, n - first)
         vectors = rng.normal(size=(count, 384)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         batch = []
-        for i in range(start, start + count):
-            text = " ".join(words[rng.integers(0, len(words), size=60)]) + "."
-            source = f"synthetic/{i // per_doc:05d}.txt"
-            batch.append(Record(f"s{i:07d}", text, {
-                "source": source, "title": source, "kind": "txt", "position": i % per_doc,
-                "start": 0, "end": len(text), "doc_sha": "synthetic", "text_sha": f"{i:x}"}))
+        for start in range(first, first + count, per_doc):
+            number = start // per_doc
+            source = f"synthetic-{number:06d}.txt"
+            chunks = [" ".join(words[rng.integers(0, len(words), size=60)]) + "."
+                      for _ in range(min(per_doc, n - start))]
+            body = f"{source}\n\n" + "\n\n".join(chunks) + "\n"
+            sha = hashlib.sha256(body.encode("utf-8")).hexdigest()
+            size, mtime = len(body.encode("utf-8")), -1
+            if docs_dir is not None:
+                path = docs_dir / source
+                path.write_text(body, encoding="utf-8")
+                info = path.stat()
+                size, mtime = info.st_size, info.st_mtime_ns - 3_000_000_000
+                os.utime(path, ns=(mtime, mtime))
+            entry = DocumentEntry(source, sha, source, "txt", segment=name, size=size,
+                                  mtime_ns=mtime)
+            for position, text in enumerate(chunks):
+                rid = f"s{start + position:07d}"
+                entry.ids.append(rid)
+                batch.append(Record(rid, text, {
+                    "source": source, "title": source, "kind": "txt", "position": position,
+                    "start": 0, "end": len(text), "doc_sha": sha,
+                    "text_sha": f"{start + position:x}"}))
+            manifest[source] = entry
         store.add(name, batch, vectors)
-        records.extend(batch)
-    lexical = LexicalIndex.build([r.id for r in records], [r.text for r in records])
-    Catalog(data_dir).write(name, manifest_from_records(records), lexical)
-    store.publish(Pointer(name, 1, "synthetic", time.strftime("%Y-%m-%dT%H:%M:%S"), 200, 40,
-                          n // per_doc, n))
+        ids.extend(r.id for r in batch)
+        texts.extend(r.text for r in batch)
+    catalog = Catalog(data_dir)
+    lexical = LexicalIndex.build(ids, texts)
+    lexical.save(catalog.folder(name) / "lexical")
+    del ids, texts, lexical
+    chunk_size = settings.chunk_size if settings is not None else 200
+    overlap = settings.chunk_overlap if settings is not None else 40
+    catalog.write_manifest(1, manifest)
+    store.write_state(1, VersionState([(name, n)]).to_json())
+    store.publish(Pointer(name, 1, model, time.strftime("%Y-%m-%dT%H:%M:%S"), chunk_size,
+                          overlap, len(manifest), n, segments=name))
+
+
+def bench_noop(settings: Any, docs: Path, work: Path, documents: int = NOOP_DOCUMENTS,
+               progress: Progress | None = None) -> dict[str, Any]:
+    """A rebuild with nothing changed on a folder of `documents` files (synthetic, two
+    chunks each), in process and as `attache index rebuild` in a new process."""
+    import re
+
+    vocabulary = sorted({
+        w.lower() for f in sorted(docs.rglob("*.txt"))[:5]
+        for w in re.findall(r"[A-Za-z]{3,}", f.read_text(encoding="utf-8", errors="replace"))
+    }) or ["word"]
+    data_dir, folder = work / "noop", work / "noop-docs"
+    if progress:
+        progress(f"no-op: {documents:,} documents")
+    fill_synthetic(data_dir, documents * 2, vocabulary, settings=settings, docs_dir=folder,
+                   per_doc=2)
+    from attache.retrieval.service import Attache
+
+    service = Attache(settings.model_copy(update={"docs_dir": folder, "data_dir": data_dir}))
+    seconds, report = _timed_rebuild(service)
+    if report.switched:
+        raise RuntimeError(f"the synthetic store was not up to date: {report}")
+    env = {**_env(data_dir), "ATTACHE_DOCS_DIR": str(folder)}
+    wall, peak, _ = _child("attache.bot.cli", ["index", "rebuild", "--json"], env)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"documents": documents, "noop_seconds": round(seconds, 2),
+            "noop_cli_seconds": round(wall, 2), "noop_cli_peak_mb": peak}
+
+
+def _disk_mb(folder: Path) -> float:
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return round(total / 1024 / 1024, 1)
 
 
 def bench_growth(sizes: tuple[int, ...], docs: Path, questions: list[str], work: Path,
-                 progress: Progress) -> list[dict[str, Any]]:
+                 progress: Progress, settings: Any = None,
+                 embedder: Any = None) -> list[dict[str, Any]]:
     import re
 
     vocabulary = sorted({
         w.lower() for f in sorted(docs.rglob("*.txt"))
         for w in re.findall(r"[A-Za-z]{3,}", f.read_text(encoding="utf-8", errors="replace"))
     }) or ["word"]
+    article = sorted(docs.rglob("*.txt"))[-1]
     rows = []
     for n in sizes:
         data_dir = work / f"growth-{n}"
+        folder = work / f"growth-{n}-docs"
         progress(f"growth: filling a store with {n:,} synthetic chunks")
         started = time.perf_counter()
         # the model is not involved: the store's vectors are synthetic, so its query
         # vectors need not come from the model either; the service still embeds them
-        fill_synthetic(data_dir, n, vocabulary)
+        fill_synthetic(data_dir, n, vocabulary, settings=settings,
+                       docs_dir=folder if settings is not None else None)
         fill = time.perf_counter() - started
         progress(f"growth: querying {n:,} chunks")
         figures = bench_queries(data_dir, questions[:GROWTH_QUERIES], work)
-        rows.append({"chunks": n, "fill_seconds": round(fill, 1), **figures})
+        row = {"chunks": n, "fill_seconds": round(fill, 1), **figures,
+               "disk_mb": _disk_mb(data_dir)}
+        if settings is not None and embedder is not None:
+            from attache.retrieval.service import Attache
+
+            service = Attache(settings.model_copy(update={
+                "docs_dir": folder, "data_dir": data_dir}), embedder=embedder)
+            progress(f"growth: rebuilds at {n:,} chunks")
+            noop, report = _timed_rebuild(service)
+            if report.switched:
+                raise RuntimeError(f"the synthetic store was not up to date: {report}")
+            shutil.copyfile(article, folder / f"added-{article.name}")
+            add, added = _timed_rebuild(service)
+            sorted(folder.glob("synthetic-*.txt"))[0].unlink()
+            remove, _ = _timed_rebuild(service)
+            row.update({"documents": report.documents, "noop_seconds": round(noop, 2),
+                        "add_seconds": round(add, 2), "add_embedded": added.embedded,
+                        "remove_seconds": round(remove, 2)})
+        rows.append(row)
         shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
     return rows
 
 
@@ -278,8 +428,13 @@ def run_bench(settings: Any, docs: Path | None = None, quick: bool = False,
         report["queries"] = bench_queries(data_dir, questions, work)
         say("cold ask: new processes")
         report["cold_ask"] = bench_cold_ask(data_dir, questions[0])
+        report["changes"] = bench_changes(settings, docs, work, embedder, say)
         sizes = sizes or (QUICK_SIZES if quick else GROWTH_SIZES)
-        report["growth"] = bench_growth(tuple(sizes), docs, questions, work, say)
+        # as many documents as the growth points allow (two chunks each), up to 10,000
+        report["noop"] = bench_noop(settings, docs, work,
+                                    min(NOOP_DOCUMENTS, max(sizes) // 2), say)
+        report["growth"] = bench_growth(tuple(sizes), docs, questions, work, say,
+                                        settings=settings, embedder=embedder)
     return report
 
 
@@ -295,12 +450,32 @@ def format_report(report: dict[str, Any]) -> str:
         f"cold `attache ask`: median {c['cold_ask_seconds_median']} s, max "
         f"{c['cold_ask_seconds_max']} s, peak {c['cold_ask_peak_mb']} MB",
     ]
+    changes = report["changes"]
+    for size, row in changes.items():
+        if isinstance(row, dict):
+            lines.append(
+                f"changes at {size} ({row['documents']} documents, {row['chunks']} chunks): "
+                f"build {row['build_seconds']} s; add one article {row['add_seconds']} s "
+                f"({row['add_embedded']} chunks embedded); remove one "
+                f"{row['remove_seconds']} s; no-op {row['noop_seconds']} s")
+    lines.append(f"changes {COPIES}x / 1x: add {changes['add_ratio']}, "
+                 f"remove {changes['remove_ratio']}")
+    noop = report.get("noop")
+    if noop:
+        lines.append(f"no-op rebuild, {noop['documents']:,} documents: {noop['noop_seconds']} s in "
+                     f"process; `attache index rebuild` {noop['noop_cli_seconds']} s, peak "
+                     f"{noop['noop_cli_peak_mb']} MB")
     for row in report["growth"]:
         lines.append(
             f"growth {row['chunks']:>7,} chunks: p50 {row['query_ms_p50']} ms, p95 "
             f"{row['query_ms_p95']} ms, mean {row['query_ms_mean']} ms, peak {row['peak_mb']} MB, "
-            f"load {row['load_seconds']} s, fill {row['fill_seconds']} s"
+            f"disk {row['disk_mb']} MB, load {row['load_seconds']} s, fill {row['fill_seconds']} s"
         )
+        if "add_seconds" in row:
+            lines.append(
+                f"growth {row['chunks']:>7,} chunks ({row['documents']:,} documents): no-op "
+                f"{row['noop_seconds']} s; add one article {row['add_seconds']} s "
+                f"({row['add_embedded']} chunks embedded); remove one {row['remove_seconds']} s")
     return "\n".join(lines)
 
 

@@ -28,7 +28,11 @@ _ELLIPSIS = re.compile(
     r"anything else|tell me more|more)\b",
     re.IGNORECASE,
 )
-_NAME = re.compile(r"\b(?:[A-Z][\w'’.-]*[a-z][\w'’-]*)(?:\s+(?:of\s+)?[A-Z][\w'’.-]*[a-z][\w'’-]*)*")
+# Bounded runs within a word keep the time linear on text such as "A.A.A.A…".
+_NAME = re.compile(
+    r"\b(?:[A-Z][\w'’.-]{0,63}[a-z][\w'’-]{0,63})"
+    r"(?:\s+(?:of\s+)?[A-Z][\w'’.-]{0,63}[a-z][\w'’-]{0,63})*"
+)
 _WORD = re.compile(r"[\w'’-]+")
 
 

@@ -165,6 +165,8 @@ def judge(item: dict[str, Any], result: AskResult, scores: Scores) -> dict[str, 
         scores.hit1 += verdict["hit_at_1"]
         scores.hit5 += verdict["hit_at_5"]
         scores.answer_hit += verdict["answer_hit"]
+    if item.get("recheck"):
+        verdict["answered"] = result.answered
     impossible = bool(item.get("impossible") or item.get("expect_refusal"))
     right: bool | None = None
     if item.get("answers") and not impossible:
@@ -178,8 +180,9 @@ def judge(item: dict[str, Any], result: AskResult, scores: Scores) -> dict[str, 
             and all(any(w.lower() in answer.lower() for w in side) for side in each)
         )
         verdict["passed"] = ok
-        scores.comparisons += 1
-        scores.comparisons_passed += ok
+        if "expect_any_each" in item:  # a comparison (else: answered from these sources)
+            scores.comparisons += 1
+            scores.comparisons_passed += ok
         scores.checked += 1
         scores.passed += ok
         right = ok
@@ -188,6 +191,9 @@ def judge(item: dict[str, Any], result: AskResult, scores: Scores) -> dict[str, 
     elif "expect_any" in item or impossible:
         if impossible:
             ok = not result.answered
+        elif "expect_any" not in item:
+            cited = {c.source for c in result.citations}
+            ok = result.answered and set(item["expect_sources"]) <= cited
         else:
             wanted = [w.lower() for w in item.get("expect_any", [])]
             source = item.get("expect_source")
@@ -208,7 +214,7 @@ def judge(item: dict[str, Any], result: AskResult, scores: Scores) -> dict[str, 
         scores.unanswerable_refused += not result.answered
         verdict["refused"] = not result.answered
         right = False
-    elif right is not None and "expect_sources" not in item:
+    elif right is not None and "expect_any_each" not in item:
         scores.answerable += 1
         scores.answerable_right += right
     if result.answered and right is not None and result.confidence is not None:

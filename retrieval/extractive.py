@@ -59,7 +59,9 @@ _NUMBER = re.compile(
     r"dozens|half|third|quarter|percent|several|few|many|single|double|triple|twice)\b",
     re.IGNORECASE,
 )
-_NAME = re.compile(r"\b[A-Z][\w'’.-]*[a-z][\w'’-]*\b")
+# Bounded runs: each capital tried as a start costs a constant, so the time stays linear
+# on document text such as "A.A.A.A…" (unbounded, every start scanned to the run's end).
+_NAME = re.compile(r"\b[A-Z][\w'’.-]{0,63}[a-z][\w'’-]{0,63}\b")
 
 QUESTION_KINDS = (
     ("when", re.compile(r"^\s*(when|what (year|date|time|day|month|century|decade|era|period))\b"
@@ -172,6 +174,7 @@ class QuestionProfile:
     kind: str
     weights: dict[str, float]  # content stem -> IDF weight
     unknown: float = 0.0  # share of the IDF weight on terms no indexed chunk contains
+    ordinal: int = 0  # "the fifth priority": 5
 
     @property
     def total(self) -> float:
@@ -191,6 +194,8 @@ class Candidate:
     type_match: float = 0.0
     score: float = 0.0
     terms: frozenset[str] = field(default_factory=frozenset)
+    ordinal: int = 0  # a list item's position in its list (1-based), else 0
+    context: frozenset[str] = field(default_factory=frozenset)  # its list's terms
 
 
 def fold(text: str) -> str:
@@ -269,12 +274,15 @@ SHORT_WORDS = 6
 SHORT_FACTOR = 0.6
 # A "when" sentence with only a time word ("later", "during") half offers a date.
 TIME_WORD_MATCH = 0.5
+# Factor on the list item an ordinal question asks for (see `_match_ordinal`).
+ORDINAL_BONUS = 0.5
 
 
 def profile(question: str, idf: Idf, context: str = "") -> QuestionProfile:
     """The question's terms and IDF weights; `context` (terms carried from earlier turns
     of a conversation) counts for less than the question's own words."""
     kind = question_kind(question)
+    ordinal = _ordinal(question)
     weights = {s: idf(s) for s in dict.fromkeys(content_terms(question))}
     if kind == "acronym":
         weights = {s: w for s, w in weights.items() if s not in _ACRONYM_FRAME} or weights
@@ -282,7 +290,26 @@ def profile(question: str, idf: Idf, context: str = "") -> QuestionProfile:
         weights.setdefault(stem, CONTEXT_WEIGHT * idf(stem))
     total = sum(weights.values()) or 1.0
     unknown = sum(w for s, w in weights.items() if idf.df(s) == 0) / total
-    return QuestionProfile(question, kind, weights, unknown)
+    return QuestionProfile(question, kind, weights, unknown, ordinal)
+
+
+_ORDINALS = {
+    word: n
+    for n, words in enumerate(
+        [("first", "1st"), ("second", "2nd"), ("third", "3rd"), ("fourth", "4th"),
+         ("fifth", "5th"), ("sixth", "6th"), ("seventh", "7th"), ("eighth", "8th"),
+         ("ninth", "9th"), ("tenth", "10th"), ("eleventh", "11th"), ("twelfth", "12th")],
+        1,
+    )
+    for word in words
+}
+_ORDINAL = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b", re.IGNORECASE)
+
+
+def _ordinal(question: str) -> int:
+    """The position a question asks for ("the third pillar": 3), else 0."""
+    match = _ORDINAL.search(question)
+    return _ORDINALS[match.group(1).lower()] if match else 0
 
 
 @dataclass(frozen=True)
@@ -293,15 +320,18 @@ class Analysis:
     spans: list[tuple[int, int]]
     terms: list[frozenset[str]]
     vectors: Any
+    items: dict[int, tuple[int, frozenset[str]]] = field(default_factory=dict)
+    """Sentence index -> (ordinal, content terms of its list) for list items."""
 
 
 def analyse(passage: Passage) -> Analysis:
-    from attache.index.chunk_meta import SENTENCE_VECTORS
+    from attache.index.chunk_meta import SENTENCE_SPANS, SENTENCE_VECTORS
     from attache.index.chunking import parse_spans
     from attache.index.embedding import unpack_vectors
 
     spans = parse_spans(passage.metadata)
-    if not spans or spans[-1][1] > len(passage.text):
+    marked = SENTENCE_SPANS in passage.metadata  # "" when the chunk holds only headings
+    if (not spans and not marked) or (spans and spans[-1][1] > len(passage.text)):
         spans = [(s.start, s.end) for s in split_sentences(passage.text)]
         vectors = None
     else:
@@ -309,7 +339,31 @@ def analyse(passage: Passage) -> Analysis:
         if len(vectors) != len(spans):
             vectors = None
     terms = [frozenset(content_terms(passage.text[a:b])) for a, b in spans]
-    return Analysis(spans, terms, vectors)
+    return Analysis(spans, terms, vectors, _list_items(passage, spans))
+
+
+def _list_items(
+    passage: Passage, spans: list[tuple[int, int]]
+) -> dict[int, tuple[int, frozenset[str]]]:
+    """The sentences that are list items: their ordinal and their list's terms."""
+    import json
+
+    from attache.index.chunk_meta import ITEMS
+
+    raw = passage.metadata.get(ITEMS)
+    if not raw:
+        return {}
+    try:
+        items = [(int(a), int(b), int(n), str(c)) for a, b, n, c in json.loads(str(raw))]
+    except (ValueError, TypeError):
+        return {}
+    found: dict[int, tuple[int, frozenset[str]]] = {}
+    for i, (a, b) in enumerate(spans):
+        for start, end, ordinal, context in items:
+            if start <= a < end:
+                found[i] = (ordinal, frozenset(content_terms(context)))
+                break
+    return found
 
 
 class AnalysisCache:
@@ -358,6 +412,8 @@ def candidates(
                 semantic=float(similarities[i]) if similarities is not None else 0.0,
                 terms=analysis.terms[i],
             )
+            if i in analysis.items:
+                found[key].ordinal, found[key].context = analysis.items[i]
     return list(found.values())
 
 
@@ -366,6 +422,7 @@ def score(profile: QuestionProfile, items: list[Candidate]) -> list[Candidate]:
     total = profile.total
     # a definition is what an acronym question asks for; elsewhere the kind is a hint
     type_weight = ACRONYM_TYPE_WEIGHT if profile.kind == "acronym" else TYPE_WEIGHT
+    picked = _match_ordinal(profile, items) if profile.ordinal else set()
     by_passage: dict[str, set[str]] = {}
     for item in items:
         if item.passage.id not in by_passage:
@@ -384,6 +441,8 @@ def score(profile: QuestionProfile, items: list[Candidate]) -> list[Candidate]:
         brevity = 1.0 if words >= SHORT_WORDS else SHORT_FACTOR
         if item.passage.title and item.text.startswith(item.passage.title):
             brevity *= HEADING_FACTOR  # the headline: the body says it in full
+        if id(item) in picked:
+            brevity = 1.0 + ORDINAL_BONUS  # the list item asked for by its position
         item.score = (
             item.coverage
             + type_weight * item.type_match
@@ -392,3 +451,22 @@ def score(profile: QuestionProfile, items: list[Candidate]) -> list[Candidate]:
             + RANK_WEIGHT / (1 + item.rank)
         ) * brevity
     return sorted(items, key=lambda c: -c.score)
+
+
+def _match_ordinal(profile: QuestionProfile, items: list[Candidate]) -> set[int]:
+    """For "the fifth priority": the fifth item of a list whose heading or lead-in holds
+    the question's terms answers; those terms, and the ordinal word, count as its own.
+    The ids of those items."""
+    picked: set[int] = set()
+    ordinal_words = {
+        stem for word, n in _ORDINALS.items() if n == profile.ordinal
+        for stem in content_terms(word)
+    }
+    for item in items:
+        if item.ordinal != profile.ordinal:
+            continue
+        shared = item.context & profile.weights.keys()
+        if shared:
+            item.terms = item.terms | shared | (ordinal_words & profile.weights.keys())
+            picked.add(id(item))
+    return picked

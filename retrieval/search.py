@@ -7,7 +7,9 @@ not only their order.
 
 The retriever follows the index pointer: when a rebuild (here or on another machine
 sharing the Chroma server) publishes a new version, the next search after at most
-`refresh_seconds` uses it.
+`refresh_seconds` uses it. A version is a few segments (Chroma collections): each is
+asked for its nearest chunks, over-fetching by the share of its chunks the version has
+removed, and the removed ones are left out before the lists are merged.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from attache.index import chunk_meta as cm
 if TYPE_CHECKING:
     import numpy as np
 
+    from attache.index.catalog import VersionState
     from attache.index.embedding import Embedder
-    from attache.index.lexical import LexicalIndex
+    from attache.index.lexical import VersionLexical
     from attache.index.store import ChromaStore, Pointer
 
 DENSE_WEIGHT = 0.5
@@ -60,7 +63,8 @@ class Passage:
 @dataclass
 class _Version:
     pointer: Pointer
-    lexical: LexicalIndex
+    state: VersionState
+    lexical: VersionLexical
 
 
 class Retriever:
@@ -92,6 +96,12 @@ class Retriever:
     def pointer(self) -> Pointer:
         return self._current().pointer
 
+    @property
+    def version(self) -> int | None:
+        """The index version the last search used (None before the first)."""
+        current = self._version
+        return current.pointer.version if current is not None else None
+
     def _current(self) -> _Version:
         now = time.monotonic()
         with self._lock:
@@ -101,17 +111,29 @@ class Retriever:
                 if pointer is None:
                     raise NoIndex("nothing is indexed yet: run `attache index rebuild`")
                 if self._version is None or self._version.pointer != pointer:
-                    self._version = _Version(pointer, self.catalog.lexical(self.store, pointer))
+                    from attache.index.catalog import version_state
+
+                    state = version_state(self.store, pointer)
+                    self._version = _Version(
+                        pointer, state, self.catalog.lexical(self.store, pointer))
                     self._records.clear()
             return self._version
 
-    def _fetch(self, name: str, ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-        """Chunk texts and metadata, from the cache of recent ones or from Chroma."""
+    def _fetch(self, where: dict[str, str], ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Chunk texts and metadata, from the cache of recent ones or from the segments
+        (`where`: chunk id to segment) in Chroma."""
         with self._lock:
             found = {i: self._records[i] for i in ids if i in self._records}
-        missing = [i for i in ids if i not in found]
+        missing: dict[str, list[str]] = {}
+        for i in ids:
+            if i not in found:
+                missing.setdefault(where[i], []).append(i)
         if missing:
-            fetched = {r.id: (r.text, r.metadata) for r in self.store.get(name, missing)}
+            fetched = {
+                r.id: (r.text, r.metadata)
+                for segment, chunks in missing.items()
+                for r in self.store.get(segment, chunks)
+            }
             found.update(fetched)
             with self._lock:
                 self._records.update(fetched)
@@ -124,7 +146,33 @@ class Retriever:
         with self._lock:
             self._checked = float("-inf")
 
-    def lexical(self) -> LexicalIndex:
+    def _dense(self, version: _Version, vector: Any, pool: int) -> dict[str, tuple[float, str]]:
+        """The `pool` nearest chunks of the version: chunk id to (cosine similarity,
+        segment)."""
+        state = version.state
+        found: dict[str, tuple[float, str]] = {}
+        for segment, count in state.segments:
+            removed = state.removed_in(segment)
+            live = count - len(removed)
+            if live <= 0:
+                continue
+            # expect removed chunks among the nearest in proportion to their share
+            want = min(count, pool + len(removed) if len(removed) <= 4 * pool
+                       else int(pool * count / live * 1.5) + pool)
+            while True:
+                hits = self.store.query(segment, vector, want, with_records=False)
+                kept = [h for h in hits if h.id not in removed]
+                if len(kept) >= min(pool, live) or want >= count:
+                    break
+                want = min(count, want * 2)
+            for hit in kept:
+                similarity = 1.0 - hit.distance
+                if hit.id not in found or found[hit.id][0] < similarity:
+                    found[hit.id] = (similarity, segment)
+        best = sorted(found, key=lambda i: -found[i][0])[:pool]
+        return {i: found[i] for i in best}
+
+    def lexical(self) -> VersionLexical:
         """The BM25 index of the version the last search used (so an answer's term weights
         come from the version its passages came from), loading one if none was."""
         version = self._version
@@ -135,19 +183,20 @@ class Retriever:
         version = self._current()
         if vector is None:
             vector = self.embedder.embed_query(query)
-        name = version.pointer.collection
         pool = max(self.candidates, k)
-        dense_hits = self.store.query(name, vector, pool, with_records=False)
-        lexical_hits = version.lexical.search(query, pool)
+        dense_hits = self._dense(version, vector, pool)
+        lexical_hits = version.lexical.hits(query, pool)
 
-        dense = {h.id: 1.0 - h.distance for h in dense_hits}
-        lexical = dict(lexical_hits)
+        dense = {i: similarity for i, (similarity, _) in dense_hits.items()}
+        lexical = {chunk: score for chunk, score, _ in lexical_hits}
+        segments = {chunk: segment for chunk, _, segment in lexical_hits}
+        segments.update({chunk: segment for chunk, (_, segment) in dense_hits.items()})
         fused: dict[str, float] = {}
         for weight, scores in ((DENSE_WEIGHT, dense), (1 - DENSE_WEIGHT, lexical)):
             for chunk, value in _min_max(scores).items():
                 fused[chunk] = fused.get(chunk, 0.0) + weight * value
         best = sorted(fused, key=lambda i: -fused[i])[:k]
-        records = self._fetch(name, best)
+        records = self._fetch(segments, best)
         passages = []
         for chunk in best:
             if chunk not in records:

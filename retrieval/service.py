@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,16 +16,20 @@ if TYPE_CHECKING:
     from attache.index.sources.archive import Archive
     from attache.index.sources.fetch import Fetcher
     from attache.index.store import ChromaStore
-    from attache.models import IndexStatus, RebuildReport
+    from attache.models import FeedbackRow, GapsReport, IndexStatus, RebuildReport, StatsReport
     from attache.retrieval.answer import Answer, Selection
     from attache.retrieval.conversation import Conversation
     from attache.retrieval.extractive import Idf
     from attache.retrieval.llm import ChatLLM
+    from attache.retrieval.questionlog import QuestionLog
     from attache.retrieval.search import Passage, Retriever
 
 from attache.errors import UsageError
+from attache.retrieval.questionlog import Origin
 
 log = logging.getLogger("attache.answers")
+
+_FROM_SETTINGS: Any = object()
 
 
 class Attache:
@@ -35,7 +41,10 @@ class Attache:
         store: ChromaStore | None = None,
         embedder: Embedder | None = None,
         llm: ChatLLM | None = None,
+        question_log: QuestionLog | None = _FROM_SETTINGS,
     ) -> None:
+        """`question_log`: where questions are logged; by default the data folder's log
+        when `ATTACHE_LOG_QUESTIONS` is on, and None logs nothing."""
         from attache.index.store import ChromaStore
 
         self.settings = settings
@@ -50,6 +59,13 @@ class Attache:
         from attache.retrieval.extractive import AnalysisCache
 
         self._analyses = AnalysisCache()
+        if question_log is _FROM_SETTINGS:
+            question_log = None
+            if settings.log_questions:
+                from attache.retrieval.questionlog import QuestionLog
+
+                question_log = QuestionLog.for_data_dir(settings.data_dir, settings.log_days)
+        self.question_log: QuestionLog | None = question_log
 
     @property
     def embedder(self) -> Embedder:
@@ -104,8 +120,95 @@ class Attache:
         self._idf_for(retriever)
         self.embedder.embed_query("warm up")
 
-    def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
-        """Answer from the documents, citing them, or say plainly that they don't."""
+    def ask(
+        self, question: str, conversation: Conversation | None = None,
+        origin: Origin | None = None,
+    ) -> Answer:
+        """Answer from the documents, citing them, or say plainly that they don't.
+
+        Every answer is logged (when the question log is on) with `origin`: the front
+        end and the asker; the answer's `log_id` is its row there."""
+        answer = self._answer(question, conversation)
+        if self.question_log is not None:
+            answer = self._log(answer, origin or Origin())
+        return answer
+
+    def _log(self, answer: Answer, origin: Origin) -> Answer:
+        from dataclasses import replace
+
+        assert self.question_log is not None
+        retriever = self._retriever
+        confidence = getattr(answer, "confidence", None)
+        row = self.question_log.record(
+            origin=origin,
+            question=answer.question,
+            resolved_question=answer.resolved_question,
+            answered=answer.answered,
+            confidence=confidence,
+            sources=[c.source for c in answer.citations],
+            index_version=retriever.version if retriever is not None else None,
+            latency_ms=answer.seconds * 1000,
+        )
+        return replace(answer, log_id=row) if row is not None else answer
+
+    def vote(self, log_id: int, user: str | int, up: bool, comment: str | None = None) -> bool:
+        """A reader's 👍 or 👎 on a logged answer (one per reader, the last one counts);
+        False when the answer is no longer in the log or the log is off."""
+        if self.question_log is None:
+            return False
+        return self.question_log.vote(log_id, user, up, comment)
+
+    def _log_files(self, logs: list[Path] | None) -> list[Path]:
+        from attache.retrieval.questionlog import LOG_FILE
+
+        return list(logs) if logs else [self.settings.data_dir / LOG_FILE]
+
+    def gaps(self, since: datetime | None = None, logs: list[Path] | None = None) -> GapsReport:
+        """Refused and 👎 questions of the log(s), grouped by meaning, most asked first."""
+        from attache.models import Gap, GapsReport
+        from attache.retrieval.gaps import MAX_COMMENTS, MAX_EXAMPLES, find_gaps
+        from attache.retrieval.questionlog import read_questions
+
+        rows = read_questions(self._log_files(logs), since)
+        groups = find_gaps(rows, self._embed_many)
+        return GapsReport(gaps=[
+            Gap(question=g.representative(), count=g.count, last_asked=g.last_asked,
+                examples=g.texts[:MAX_EXAMPLES], kind=g.kind,
+                comments=g.comments[-MAX_COMMENTS:])
+            for g in groups
+        ])
+
+    def _embed_many(self, texts: Any) -> Any:
+        import numpy as np
+
+        embedder = self.embedder
+        return np.stack([embedder.embed_query(text) for text in texts]) if texts else (
+            np.zeros((0, 1)))
+
+    def stats(self, since: datetime | None = None, logs: list[Path] | None = None) -> StatsReport:
+        """Questions, refusals, votes, most cited documents and latency, per front end."""
+        from attache.models import StatsReport
+        from attache.retrieval.questionlog import read_questions, stats
+
+        return StatsReport(**stats(read_questions(self._log_files(logs), since)))
+
+    def feedback(self, since: datetime | None = None,
+                 logs: list[Path] | None = None) -> list[FeedbackRow]:
+        """The log as a regression set for `attache eval`."""
+        from attache.models import FeedbackRow
+        from attache.retrieval.questionlog import feedback_rows, read_questions
+
+        rows = read_questions(self._log_files(logs), since)
+        return [FeedbackRow(**row) for row in feedback_rows(rows)]
+
+    def purge_log(self) -> list[Path]:
+        """Delete this data folder's question log and its salt."""
+        from attache.retrieval.questionlog import QuestionLog
+
+        target = self.question_log or QuestionLog.for_data_dir(self.settings.data_dir)
+        return target.purge()
+
+    def _answer(self, question: str, conversation: Conversation | None) -> Answer:
         from attache.retrieval.answer import NO_ANSWER, Answer, cite
 
         started = time.perf_counter()
@@ -214,7 +317,7 @@ class Attache:
     def _llm_answer(self, question: str, selection: Selection) -> tuple[bool, str, list[Any]]:
         """The LLM's answer, its markers renumbered to citations quoting the documents."""
         from attache.models import Citation
-        from attache.retrieval.answer import provenance
+        from attache.retrieval.answer import place, provenance
         from attache.retrieval.llm import MARKER
 
         assert self.llm is not None
@@ -231,9 +334,11 @@ class Attache:
                 else (passage.start, passage.end, passage.text)
             )
             numbers[n] = len(citations) + 1
+            heading, page = place(passage, start)
             citations.append(Citation(
                 n=numbers[n], source=passage.source, title=passage.title,
-                quote=text, start=start, end=end, **provenance(passage.metadata),
+                quote=text, start=start, end=end, heading=heading or None, page=page,
+                **provenance(passage.metadata),
             ))
         text = MARKER.sub(lambda m: f"[{numbers[int(m.group(1))]}]", reply.text)
         return True, text, citations

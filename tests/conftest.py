@@ -57,13 +57,14 @@ def embedder() -> Any:
 @pytest.fixture(scope="session")
 def seeds_index(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Any:
     """Settings of an index of the seeds, built once for the session; tests only read
-    it (a test that changes an index copies it first)."""
+    it (a test that changes an index copies it first). Its questions are not logged, so
+    its data folder stays as built; a test of the log turns it on in a copy."""
     from attache.index.settings import Settings
     from attache.retrieval.service import Attache
 
     root = tmp_path_factory.mktemp("seeds-index")
     shutil.copytree(SEEDS, root / "docs")
-    settings = Settings(docs_dir=root / "docs", data_dir=root / "data")
+    settings = Settings(docs_dir=root / "docs", data_dir=root / "data", log_questions=False)
     Attache(settings, embedder=embedder).rebuild()
     return settings
 

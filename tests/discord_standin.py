@@ -115,10 +115,12 @@ INTENT_MESSAGE_CONTENT = 1 << 15
 # Interaction types / callback types
 INTERACTION_APPLICATION_COMMAND = 2
 INTERACTION_MESSAGE_COMPONENT = 3
+INTERACTION_MODAL_SUBMIT = 5
 CALLBACK_CHANNEL_MESSAGE = 4
 CALLBACK_DEFERRED_CHANNEL_MESSAGE = 5
 CALLBACK_DEFERRED_UPDATE_MESSAGE = 6
 CALLBACK_UPDATE_MESSAGE = 7
+CALLBACK_MODAL = 9
 
 MESSAGE_FLAG_EPHEMERAL = 1 << 6
 MESSAGE_FLAG_LOADING = 1 << 7
@@ -1383,6 +1385,10 @@ class DiscordStandIn:
         if not isinstance(rtype, int):
             return _error(400, "Invalid Form Body", 50035)
         data = body.get("data") or {}
+        if rtype == CALLBACK_MODAL:
+            problem = self._modal_problem(state, data)
+            if problem:
+                return _error(400, problem, 50035)
         state.response_type = rtype
         state.callback = rec
         is_component = state.payload["type"] == INTERACTION_MESSAGE_COMPONENT
@@ -1416,6 +1422,40 @@ class DiscordStandIn:
         if rec.query.get("with_response", "").lower() in ("1", "true"):
             return {"interaction": interaction_obj, "resource": resource}
         return 204, None
+
+    @staticmethod
+    def _modal_problem(state: InteractionState, data: Mapping[str, Any]) -> str | None:
+        """Why Discord would reject this modal response (type 9), or None: not after a
+        modal submit; a custom id and a title of at most 45 characters; 1 to 5 rows or
+        labels holding text inputs with labels of at most 45 characters and lengths
+        within 0..4000."""
+        if state.payload["type"] == INTERACTION_MODAL_SUBMIT:
+            return "Interaction response type not allowed for a modal submit"
+        title = data.get("title")
+        if not data.get("custom_id") or not isinstance(title, str) or not 0 < len(title) <= 45:
+            return "Invalid Form Body: modal custom_id or title"
+        rows = data.get("components") or []
+        if not 1 <= len(rows) <= 5:
+            return "Invalid Form Body: a modal holds 1 to 5 components"
+        for row in rows:
+            inner = row.get("components") if row.get("type") == 1 else [row.get("component")]
+            label = row.get("label") if row.get("type") == 18 else None
+            for item in inner or []:
+                if not isinstance(item, dict) or item.get("type") != 4 or not item.get("custom_id"):
+                    return "Invalid Form Body: modal components must be text inputs"
+                label = label if label is not None else item.get("label")
+                if not isinstance(label, str) or not 0 < len(label) <= 45:
+                    return "Invalid Form Body: text input label"
+                if not 0 <= int(item.get("min_length") or 0) <= int(item.get("max_length") or 4000) <= 4000:
+                    return "Invalid Form Body: text input lengths"
+        return None
+
+    def modal_of(self, interaction: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The modal the client opened in response to `interaction`, if it did."""
+        state = self.interactions.get(str(interaction["id"]))
+        if state is None or state.response_type != CALLBACK_MODAL or state.callback is None:
+            return None
+        return copy.deepcopy((state.callback.json or {}).get("data") or {})
 
     def _webhook_state(self, app_id: str, token: str) -> InteractionState | None:
         if app_id != str(self.application_id):
@@ -2036,6 +2076,35 @@ class DiscordStandIn:
             data["values"] = list(values or [])
         payload["data"] = data
         payload["message"] = message
+        return await self.send_interaction_payload(payload)
+
+    async def send_modal_submit(self, modal: Mapping[str, Any], values: Mapping[str, str], *,
+                                user_id: int | str | None = None, channel_id: int | str | None = None,
+                                message: Mapping[str, Any] | None = None, locale: str = "en-US"
+                                ) -> dict[str, Any]:
+        """Dispatch a MODAL_SUBMIT (type 5) INTERACTION_CREATE for `modal` (as returned by
+        :meth:`modal_of`), with `values` by text input custom id. Its components keep the
+        modal's layout (action rows or labels), each text input with its `value`; inputs
+        not in `values` are submitted empty."""
+        payload = self._base_interaction(INTERACTION_MODAL_SUBMIT, user_id=user_id,
+                                         channel_id=channel_id, dm=False, locale=locale,
+                                         app_permissions=None, member_permissions=None)
+
+        def submitted(item: Mapping[str, Any]) -> dict[str, Any]:
+            return {"type": 4, "id": item.get("id", 0), "custom_id": item["custom_id"],
+                    "value": str(values.get(item["custom_id"], ""))}
+
+        components = []
+        for row in modal.get("components") or []:
+            if row.get("type") == 18:
+                components.append({"type": 18, "id": row.get("id", 0),
+                                   "component": submitted(row["component"])})
+            else:
+                components.append({"type": 1, "id": row.get("id", 0),
+                                   "components": [submitted(c) for c in row.get("components", [])]})
+        payload["data"] = {"custom_id": modal["custom_id"], "components": components}
+        if message is not None:
+            payload["message"] = copy.deepcopy(dict(message))
         return await self.send_interaction_payload(payload)
 
     async def send_message_create(self, content: str, channel_id: int | str | None = None,

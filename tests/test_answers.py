@@ -141,7 +141,8 @@ def test_squad_normalisation():
 @pytest.fixture
 def cli_env(seeds_index) -> dict[str, str]:
     return {"ATTACHE_DATA_DIR": str(seeds_index.data_dir),
-            "ATTACHE_DOCS_DIR": str(seeds_index.docs_dir)}
+            "ATTACHE_DOCS_DIR": str(seeds_index.docs_dir),
+            "ATTACHE_LOG_QUESTIONS": "false"}  # the shared index stays as built
 
 
 def test_ask_json_schema(run_cli, cli_env):

@@ -24,7 +24,7 @@ def test_schema_lists_names_and_ask_output_validates(run_cli, seeds_index):
     assert {"ask", "chat", "rebuild", "status", "eval", "bench"} <= set(names)
     schema = json.loads(run_cli("schema", "ask").stdout)
     env = {"ATTACHE_DOCS_DIR": str(seeds_index.docs_dir),
-           "ATTACHE_DATA_DIR": str(seeds_index.data_dir)}
+           "ATTACHE_DATA_DIR": str(seeds_index.data_dir), "ATTACHE_LOG_QUESTIONS": "false"}
     answer = cli_json(run_cli("ask", "Who approved the creation of CSET?", "--json", env=env))
     jsonschema.validate(answer, schema)
     assert answer["answered"] and answer["citations"]

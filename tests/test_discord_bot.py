@@ -26,6 +26,13 @@ from attache.bot.discord.client import (
     run_bot,
 )
 from attache.bot.discord.commands import REINDEX_BUSY, REINDEX_STARTED
+from attache.bot.discord.feedback import (
+    THANKS_COMMENT,
+    THANKS_UP,
+    VOTE_EXPIRED,
+    VoteButton,
+    WhyModal,
+)
 from attache.bot.discord.gate import BUSY, USER_BUSY, Gate
 from attache.bot.discord.views import CITE_PREFIX, EXPIRED_SOURCES, NO_MENTIONS, PassageButton
 try:
@@ -39,6 +46,7 @@ from attache.index.settings import Settings
 from attache.models import Citation
 from attache.retrieval.answer import NO_ANSWER, Answer
 from attache.retrieval.conversation import Conversation
+from attache.retrieval.questionlog import MAX_COMMENT_CHARS, Origin
 from attache.retrieval.search import Passage
 from attache.retrieval.service import Attache
 
@@ -88,7 +96,9 @@ def fake_service(calls: Calls | None = None, answer: Answer | None = None) -> An
     service = create_autospec(Attache, instance=True, spec_set=True)
     reply = answer or make_answer()
 
-    def ask(question: str, conversation: Conversation | None = None) -> Answer:
+    def ask(question: str, conversation: Conversation | None = None,
+            origin: Origin | None = None) -> Answer:
+        assert origin is not None and origin.front_end == "discord"
         if calls is not None:
             calls.append("ask")
         if conversation is not None:
@@ -271,8 +281,8 @@ def test_create_bot_registers_commands_from_the_environment(
     monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
     bot = create_bot()
     assert isinstance(bot, AttacheBot)
-    assert {c.name for c in bot.tree.get_commands()} == {"ask", "sources", "help", "reindex",
-                                                          "add", "upload"}
+    assert {c.name for c in bot.tree.get_commands()} == {
+        "ask", "sources", "help", "reindex", "add", "upload", "gaps", "stats"}
     ask = bot.tree.get_command("ask")
     assert ask is not None and [p.name for p in ask.parameters] == ["question"]
     assert bot.settings.discord_max_in_flight == 3 and bot.gate.max_in_flight == 3
@@ -393,7 +403,7 @@ def test_busy_past_the_cap_on_questions_in_flight() -> None:
     service = fake_service()
     answer = make_answer()
 
-    def slow_ask(question: str, conversation: Any = None) -> Answer:
+    def slow_ask(question: str, conversation: Any = None, origin: Any = None) -> Answer:
         started.release()
         assert release.wait(TIMEOUT)
         return answer
@@ -433,7 +443,7 @@ def test_one_member_cannot_hold_every_slot() -> None:
     service = fake_service()
     answer = make_answer()
 
-    def slow_ask(question: str, conversation: Any = None) -> Answer:
+    def slow_ask(question: str, conversation: Any = None, origin: Any = None) -> Answer:
         started.release()
         assert release.wait(TIMEOUT)
         return answer
@@ -1228,9 +1238,11 @@ def test_module_imports_no_retrieval_code() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, attache.bot.discord.client; "
-            "print(sorted(m for m in sys.modules if m.startswith(('retrieval', 'chromadb', "
-            "'onnxruntime', 'index.'))))")
+    code = ("import sys, attache.bot.discord.client, attache.bot.discord.commands, "
+            "attache.bot.discord.messages; "
+            "print(sorted(m for m in sys.modules if m.startswith(('attache.retrieval.service', "
+            "'attache.retrieval.search', 'attache.index', 'chromadb', 'onnxruntime', "
+            "'llama_index', 'tiktoken', 'bm25s'))))")
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                          timeout=60)
@@ -1338,3 +1350,138 @@ def test_messages_are_made_off_the_event_loop() -> None:
         fmt.answer_messages = original  # type: ignore[assignment]
     assert seen and all(name != threading.main_thread().name for name in seen)
     assert interaction.followup.send.call_args.kwargs["content"] == "Pompeo approved it. [1]"
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def _routed_vote(custom_id: str, click: Any) -> Any:
+    """A click routed as discord.py does: a new item from the custom id."""
+    match = VoteButton.__discord_ui_compiled_template__.fullmatch(custom_id)
+    assert match is not None
+    return run(lambda: VoteButton.from_custom_id(click, discord.ui.Button(), match))
+
+
+def _press(custom_id: str, click: Any) -> None:
+    """The click routed, its checks passed, its callback run."""
+    routed = _routed_vote(custom_id, click)
+    assert run(lambda: routed.interaction_check(click))
+    run(lambda: routed.callback(click))
+
+
+def test_a_logged_answer_gets_vote_buttons_after_its_passage_buttons() -> None:
+    from dataclasses import replace
+
+    service = fake_service(answer=replace(make_answer(), log_id=4242))
+    bot = make_bot(service)
+    interaction = make_interaction()
+    run(lambda: bot.commands.handle_ask(interaction, "Who approved it?"))
+    assert service.ask.call_args.kwargs["origin"].user == USER_ID
+    view = interaction.followup.send.call_args.kwargs["view"]
+    assert view.timeout is None
+    assert [type(b) for b in view.children] == [PassageButton, VoteButton, VoteButton]
+    up, down = view.children[1:]
+    assert (up.custom_id, down.custom_id) == ("attache:vote:4242:up", "attache:vote:4242:down")
+    assert (str(up.item.emoji), str(down.item.emoji)) == ("👍", "👎")
+
+
+def test_votes_go_to_the_service_for_the_clicker_and_can_change() -> None:
+    service = fake_service()
+    service.vote.return_value = True
+    bot = make_bot(service)
+
+    click = make_interaction(kind=discord.InteractionType.component)
+    click.client = bot
+    _press("attache:vote:77:up", click)
+    service.vote.assert_called_once_with(77, USER_ID, True, None)
+    assert click.response.send_message.call_args.args[0] == THANKS_UP
+    assert click.response.send_message.call_args.kwargs["ephemeral"] is True
+
+    change = make_interaction(kind=discord.InteractionType.component)
+    change.client = bot
+    _press("attache:vote:77:down", change)
+    modal = change.response.send_modal.call_args.args[0]
+    assert isinstance(modal, WhyModal) and modal.question_id == 77
+    assert modal.title == "What was wrong?" and modal.why.max_length == MAX_COMMENT_CHARS
+    assert modal.why.required is False
+    assert service.vote.call_args.args == (77, USER_ID, False, None)  # counted at once
+    change.response.send_message.assert_not_called()
+
+
+def test_the_form_stores_what_was_wrong_with_the_vote() -> None:
+    service = fake_service()
+    service.vote.return_value = True
+    bot = make_bot(service)
+    modal = WhyModal(77)
+    submit = make_interaction(kind=discord.InteractionType.modal_submit)
+    submit.client = bot
+    components = [{"type": 1, "components": [
+        {"type": 4, "custom_id": "why", "value": "  It names the wrong person  "}]}]
+    modal._refresh(submit, components, {})  # as discord.py fills a submitted form
+    run(lambda: modal.on_submit(submit))
+    service.vote.assert_called_once_with(77, USER_ID, False, "It names the wrong person")
+    assert submit.response.send_message.call_args.args[0] == THANKS_COMMENT
+
+    empty = make_interaction(kind=discord.InteractionType.modal_submit)
+    empty.client = bot
+    blank = WhyModal(78)
+    blank._refresh(empty, [{"type": 1, "components": [
+        {"type": 4, "custom_id": "why", "value": ""}]}], {})
+    run(lambda: blank.on_submit(empty))
+    assert service.vote.call_args.args == (78, USER_ID, False, None)
+
+
+def test_a_vote_on_a_question_no_longer_logged_says_so() -> None:
+    service = fake_service()
+    service.vote.return_value = False
+    bot = make_bot(service)
+    click = make_interaction(kind=discord.InteractionType.component)
+    click.client = bot
+    _press("attache:vote:5:up", click)
+    assert click.response.send_message.call_args.args[0] == VOTE_EXPIRED
+
+
+def test_gaps_and_stats_are_for_admins_only_and_shown_privately() -> None:
+    from attache.models import Gap, GapsReport, SourceCount, StatsReport, UsageFigures
+
+    service = fake_service()
+    hostile = "Who is **@everyone** <@123> at https://example.com?"
+    service.gaps.return_value = GapsReport(gaps=[
+        Gap(question=hostile, count=3, last_asked="2026-11-24T10:00:00Z",
+            examples=[hostile, "x" * 3000], kind="refused"),
+        Gap(question="Why Blinken?", count=1, last_asked="2026-11-24T10:00:00Z",
+            examples=["Why Blinken?"], kind="downvoted", comments=["Wrong `name` @here"]),
+    ])
+    figures = UsageFigures(questions=6, refused=4, refusal_rate=0.6667, votes_up=1,
+                           votes_down=2, top_sources=[SourceCount(source="a.txt", count=2)],
+                           latency_ms_p50=12.0, latency_ms_p95=40.0)
+    service.stats.return_value = StatsReport(**figures.model_dump(),
+                                             by_front_end={"discord": figures})
+    bot = make_bot(service)
+
+    member = make_interaction()
+    run(lambda: slash(bot, member, "gaps"))
+    service.gaps.assert_not_called()
+    assert "/gaps is for members with the Manage Server" in (
+        member.response.send_message.call_args.args[0])
+    assert member.response.send_message.call_args.kwargs["ephemeral"] is True
+
+    admin = make_interaction(permissions=discord.Permissions(manage_guild=True))
+    run(lambda: slash(bot, admin, "gaps"))
+    admin.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
+    kwargs = admin.followup.send.call_args.kwargs
+    assert kwargs["ephemeral"] is True and kwargs["allowed_mentions"] is NO_MENTIONS
+    assert_embed_limits([kwargs["embed"]])
+    shown = kwargs["embed"].description
+    assert "**3×** refused" in shown and "**1×** 👎" in shown
+    assert "<@123>" not in shown and "@everyone" not in shown and "@here" not in shown
+    for line in shown.splitlines():  # the bot's own bold count aside, nothing is live
+        assert live_markdown(line.split(" · ", 1)[-1]) == [], line
+    assert "Wrong" in shown and "name" in shown
+
+    admin = make_interaction(permissions=discord.Permissions(manage_guild=True))
+    run(lambda: slash(bot, admin, "stats"))
+    embed = admin.followup.send.call_args.kwargs["embed"]
+    assert_embed_limits([embed])
+    assert embed.description.startswith("6 questions · 4 refused (67%) · 👍 1 · 👎 2")
+    assert [f.name for f in embed.fields] == ["discord", "Most cited"]

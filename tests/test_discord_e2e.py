@@ -80,10 +80,11 @@ class ObservedAttache(Attache):
         self.warm_ups += 1
         super().warm_up()
 
-    def ask(self, question: str, conversation: Conversation | None = None) -> Any:
+    def ask(self, question: str, conversation: Conversation | None = None,
+            origin: Any = None) -> Any:
         if self.ask_delay:
             time.sleep(self.ask_delay)
-        return super().ask(question, conversation)
+        return super().ask(question, conversation, origin)
 
     def rebuild(self, progress: Any = None) -> Any:
         def observed(stage: str, done: int, total: int) -> None:
@@ -182,7 +183,8 @@ def test_ask_answers_with_sources_a_thread_follow_ups_and_passage_buttons(
                 (sync,) = standin.command_syncs
                 assert sync["scope"] == str(standin.guild_id)
                 assert {c["name"] for c in sync["payload"]} == {"ask", "sources", "help",
-                                                                "reindex", "add", "upload"}
+                                                                "reindex", "add", "upload",
+                                                                "gaps", "stats"}
                 assert service.warm_ups == 1
 
                 interaction, _, answer = await ask(standin, CSET)
@@ -465,3 +467,82 @@ def test_attache_discord_without_a_token(run_cli: Callable[..., Any], tmp_path: 
     assert result.returncode == 2
     assert "DISCORD_TOKEN" in result.stderr and ".env" in result.stderr
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+def test_votes_and_the_what_was_wrong_form_reach_gaps_and_survive_a_restart(
+    own_index: Settings, embedder: Any,
+) -> None:
+    """👎 opens the form; its text is stored with the vote and shows in gaps; the buttons
+    of an answer still work for a new client (a restart); /gaps and /stats for admins."""
+    from attache.retrieval.questionlog import LOG_FILE, read_questions
+
+    admin = str(discord.Permissions(manage_guild=True, send_messages=True,
+                                    use_application_commands=True).value)
+    reader, other = 41_000_001, 41_000_002
+    logged = own_index.model_copy(update={"log_questions": True})
+    for path in own_index.data_dir.glob("questions.sqlite3*"):  # copied from the shared index
+        path.unlink()
+    why = "It should say who *proposed* it <@&1> too"
+
+    async def body() -> None:
+        async with DiscordStandIn(heartbeat_interval=1000) as standin:
+            service = make_service(logged, embedder)
+            async with standin.running(new_bot(standin, bot_settings(logged, standin),
+                                               service)):
+                _, _, answer = await ask(standin, CSET, user_id=reader)
+                message_id = answer.response["id"]
+                buttons = {b["custom_id"]: b for row in answer.json["components"]
+                           for b in row["components"]}
+                votes = [c for c in buttons if c.startswith("attache:vote:")]
+                assert len(votes) == 2 and any(c.startswith("attache:cite:") for c in buttons)
+                down = next(c for c in votes if c.endswith(":down"))
+                up = next(c for c in votes if c.endswith(":up"))
+                assert buttons[down]["emoji"]["name"] == "👎"
+
+                press = await standin.send_component_interaction(down, message_id,
+                                                                 user_id=reader)
+                opened = await callback_of(standin, press)
+                assert opened.status == 200 and opened.json["type"] == 9
+                modal = standin.modal_of(press)
+                assert modal is not None and modal["title"] == "What was wrong?"
+                submit = await standin.send_modal_submit(modal, {"why": why}, user_id=reader)
+                thanks = await callback_of(standin, submit)
+                assert thanks.json["type"] == 4 and thanks.json["data"]["flags"] & EPHEMERAL
+                assert "recorded" in thanks.json["data"]["content"]
+
+                liked = await standin.send_component_interaction(up, message_id, user_id=other)
+                assert "👍" in (await callback_of(standin, liked)).json["data"]["content"]
+
+                refused = await standin.send_interaction("gaps", user_id=other)
+                no = await callback_of(standin, refused)
+                assert no.json["data"]["flags"] & EPHEMERAL
+                assert "Manage Server" in no.json["data"]["content"]
+
+            # A new client (a restart): the old answer's buttons still count.
+            fresh = make_service(logged, embedder)
+            async with standin.running(new_bot(standin, bot_settings(logged, standin),
+                                               fresh)):
+                late = await standin.send_component_interaction(up, message_id,
+                                                                user_id=standin.snowflake())
+                assert "👍" in (await callback_of(standin, late)).json["data"]["content"]
+
+                listing = await standin.send_interaction("gaps", member_permissions=admin)
+                assert (await callback_of(standin, listing)).json["data"]["flags"] & EPHEMERAL
+                (gaps,) = await followups_of(standin, listing)
+                shown = gaps.json["embeds"][0]["description"]
+                assert CSET in shown and "👎" in shown
+                assert "\\*proposed\\*" in shown and "<@&1>" not in shown
+
+                usage = await standin.send_interaction("stats", member_permissions=admin)
+                await callback_of(standin, usage)
+                (stats,) = await followups_of(standin, usage)
+                assert "👍 2 · 👎 1" in stats.json["embeds"][0]["description"]
+
+        [row] = read_questions([own_index.data_dir / LOG_FILE])
+        assert row.front_end == "discord" and row.question == CSET and row.answered
+        assert (row.votes_up, row.votes_down, row.comments) == (2, 1, [why])
+        report = fresh.gaps()
+        assert [(g.kind, g.question, g.count, g.comments) for g in report.gaps] == [
+            ("downvoted", CSET, 1, [why])]
+
+    run(body, timeout=40)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, cli_json, subprocess_env, write_corpus
 
-from attache.index.build import EMBED_GROUP
-from attache.index.catalog import Catalog
+from attache.index.build import EMBED_GROUP, STEPS
+from attache.index.catalog import Catalog, version_records, version_state
 from attache.index.documents import discover, load, read
 from attache.index.store import ChromaStore, Record
 
@@ -32,7 +32,7 @@ BOILERPLATE = (
 def chunks_by_source(service) -> dict[str, list[Record]]:
     pointer = service.store.pointer()
     grouped: dict[str, list[Record]] = {}
-    for record in service.store.records(pointer.collection):
+    for record in version_records(service.store, pointer):
         grouped.setdefault(record.metadata["source"], []).append(record)
     return grouped
 
@@ -99,9 +99,12 @@ def test_add_edit_delete_and_idempotent_rerun(make_service, tmp_path):
     assert paths[1].name not in chunks_by_source(service)
     pointer = service.store.pointer()
     lexical = Catalog(service.settings.data_dir).lexical(service.store, pointer)
-    assert service.store.count(pointer.collection) == removed.chunks == len(lexical.ids)
-    # only the current and the previous version are kept
-    assert len(service.store.version_collections()) == 2
+    assert len(list(version_records(service.store, pointer))) == removed.chunks == len(
+        lexical.ids)
+    # only the segments of the current and the previous version are kept
+    previous = service.store.state(pointer.version - 1)
+    kept = set(version_state(service.store, pointer).names) | {n for n, _ in previous["segments"]}
+    assert set(service.store.version_collections()) == kept
 
 
 def test_cli_rebuild_json_and_status(run_cli, seeds_copy, tmp_path):
@@ -386,3 +389,141 @@ def test_tiktoken_loads_offline_without_a_cache_variable(monkeypatch):
     assert probe.returncode == 0, probe.stderr
     assert int(probe.stdout) > 5
     assert "TIKTOKEN_CACHE_DIR" not in os.environ
+
+
+# A rebuild that stops at one step (a progress stage reaching a count) and waits there
+# to be killed, saying so.
+_STOP_SCRIPT = """
+import sys, time
+from attache.index.settings import load_settings
+from attache.retrieval.service import Attache
+stage, count = sys.argv[1], int(sys.argv[2])
+def progress(name, done, total):
+    if name == stage and done == count:
+        print("at", name, done, flush=True)
+        time.sleep(600)
+Attache(load_settings()).rebuild(progress)
+print("finished", flush=True)
+"""
+
+POMPEO = "000_a92a2212d4dbd9c6.txt"
+# every step of a rebuild, and inside publish the moment between the version's state
+# record and the pointer
+KILL_POINTS = [*[(step, 0) for step in STEPS], ("merging", 0), ("publish", 1)]
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["embedded", "server"])
+def test_rebuild_killed_at_every_step_keeps_the_old_version_serving(
+    make_service, seeds_copy, tmp_path, request, shared
+):
+    writer_dir = tmp_path / "writer"
+    server = request.getfixturevalue("chroma_server") if shared else None
+    extra = {"chroma_url": server} if server else {}
+    service = make_service(docs_dir=seeds_copy, data_dir=writer_dir, **extra)
+    service.rebuild()
+    before = service.status()
+    # the change: one document removed (its segment is then rewritten), one added
+    (seeds_copy / POMPEO).unlink()
+    write_corpus(seeds_copy, documents=3, paragraphs=4)
+    env = subprocess_env(ATTACHE_DOCS_DIR=str(seeds_copy), ATTACHE_DATA_DIR=str(writer_dir),
+                         **({"ATTACHE_CHROMA_URL": server} if server else {}))
+    question = "Who approved the creation of the Bureau of Cyberspace Security?"
+    for stage, count in KILL_POINTS:
+        child = subprocess.Popen([sys.executable, "-c", _STOP_SCRIPT, stage, str(count)],
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        assert line.split() == ["at", stage, str(count)], child.stderr.read()
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+        # a new reader (on a shared server: elsewhere, with an empty data folder) still
+        # has the old version, whole
+        reader = make_service(docs_dir=tmp_path / "none", **extra, data_dir=tmp_path / (
+            f"r-{stage}{count}" if shared else "writer"))
+        assert reader.status().model_dump(exclude={"store"}) == before.model_dump(
+            exclude={"store"})
+        answer = reader.ask(question)
+        assert answer.answered and "Pompeo" in answer.answer
+        assert {c.source for c in answer.citations} == {POMPEO}
+    finished = make_service(docs_dir=seeds_copy, data_dir=writer_dir, **extra).rebuild()
+    assert finished.switched and (finished.added, finished.removed) == (3, 1)
+    assert finished.version == before.version + 1
+    reader = make_service(docs_dir=tmp_path / "none", **extra,
+                          data_dir=tmp_path / ("after" if shared else "writer"))
+    assert {d.source for d in reader.status().documents} == {
+        "004_703d1c81ffbf0c84.txt", "briefing_000.txt", "briefing_001.txt", "briefing_002.txt"}
+    assert all(p.source != POMPEO for p in reader.retriever.search(question, 10))
+
+
+def test_unchanged_files_are_not_read_and_touched_ones_are_hashed_once(
+    make_service, tmp_path, monkeypatch
+):
+    import attache.index.build as build
+
+    docs = tmp_path / "docs"
+    paths = write_corpus(docs, documents=3, paragraphs=2)
+    past = time.time_ns() - 60 * 10**9
+    for path in paths:
+        os.utime(path, ns=(past, past))
+    service = make_service(docs_dir=docs)
+    service.rebuild()
+    reads: list[str] = []
+    real_read = build.read
+    monkeypatch.setattr(build, "read", lambda file: reads.append(file.source) or real_read(file))
+    again = service.rebuild()
+    assert (again.switched, again.unchanged, reads) == (False, 3, [])
+    # touched, same bytes: read and hashed, still unchanged, and remembered
+    os.utime(paths[0], ns=(past + 10**9, past + 10**9))
+    touched = service.rebuild()
+    assert (touched.switched, touched.unchanged, reads) == (False, 3, [paths[0].name])
+    assert service.rebuild().unchanged == 3 and reads == [paths[0].name]
+    # same size, new bytes, new time: a change
+    text = paths[1].read_text(encoding="utf-8")
+    paths[1].write_text(text.replace("Briefing 1", "Briefing 9"), encoding="utf-8")
+    changed = service.rebuild()
+    assert (changed.switched, changed.updated, changed.unchanged) == (True, 1, 2)
+
+
+def test_merge_policy():
+    from attache.index.build import merges
+    from attache.index.catalog import VersionState
+
+    base = ("attache-v000001", 100_000)
+    small = [(f"attache-v00000{i}", 50) for i in range(2, 6)]
+    assert merges(VersionState([base, *small[:3]])) == []
+    # four segments of one size tier become one; the big one is left alone
+    assert merges(VersionState([base, *small])) == [[n for n, _ in small]]
+    # a segment with more than a quarter of its chunks removed is rewritten
+    removed = {"attache-v000002": [f"x{i}" for i in range(20)]}
+    assert merges(VersionState([base, small[0]], removed)) == [["attache-v000002"]]
+    assert merges(VersionState([base, small[0]], {base[0]: ["a"] * 5000})) == []
+    # never more than ten segments
+    many = [base] + [(f"attache-v{i:06d}", 10 ** (1 + i % 4)) for i in range(2, 14)]
+    groups = merges(VersionState(many))
+    assert len(many) - sum(len(g) - 1 for g in groups) <= 10
+
+
+def test_bm25_over_segments_weighs_terms_over_the_whole_version():
+    from attache.index.catalog import lexical_texts
+    from attache.index.lexical import LexicalIndex, VersionLexical
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))]
+    paragraphs = [p for t in texts for p in t.split("\n\n") if len(p) > 80]
+    ids = [f"p{i}" for i in range(len(paragraphs))]
+    whole = LexicalIndex.build(ids, paragraphs)
+    cut = len(ids) * 2 // 3
+    split = VersionLexical([("a", LexicalIndex.build(ids[:cut], paragraphs[:cut])),
+                            ("b", LexicalIndex.build(ids[cut:], paragraphs[cut:]))], {})
+    assert sorted(split.ids) == sorted(ids)
+    assert split.document_frequencies() == whole.document_frequencies()
+    for query in ("Bureau of Cyberspace Security", "Ned Price new era", "Blinken reorganization"):
+        assert split.search(query, 1)[0][0] == whole.search(query, 1)[0][0]
+        assert {c for c, _ in split.search(query, 5)} & {c for c, _ in whole.search(query, 5)}
+    # removed chunks score nothing
+    best = whole.search("Bureau of Cyberspace Security", 1)[0][0]
+    part = "a" if ids.index(best) < cut else "b"
+    without = VersionLexical(split.segments, {part: {best}})
+    assert best not in {c for c, _ in without.search("Bureau of Cyberspace Security", 50)}
+    assert best not in without.ids
+    assert lexical_texts([]) == ([], [])

@@ -57,6 +57,14 @@ def test_bench_prints_every_figure(run_cli, seeds_copy, tmp_path):
     assert cold["cold_ask_seconds_median"] > 0 and cold["cold_ask_peak_mb"] > 50
     assert [row["chunks"] for row in report["growth"]] == [300, 600]
     assert all(row["query_ms_p95"] > 0 and row["peak_mb"] > 50 for row in report["growth"])
+    assert all(row["disk_mb"] > 0 and row["add_embedded"] > 0 and row["noop_seconds"] > 0
+               and row["remove_seconds"] > 0 for row in report["growth"])
+    changes = report["changes"]
+    assert changes["1x"]["chunks"] * 16 == changes["16x"]["chunks"]
+    assert changes["1x"]["add_embedded"] > 0 and changes["16x"]["add_embedded"] > 0
+    assert changes["add_ratio"] > 0 and changes["remove_ratio"] > 0
+    noop = report["noop"]
+    assert noop["documents"] == 300 and noop["noop_seconds"] > 0 and noop["noop_cli_seconds"] > 0
     assert report["machine"]["cpus"] >= 1
     human = run_cli("bench", "--docs", str(tmp_path / "missing"))
     assert human.returncode == 2 and "not found" in human.stderr

@@ -410,7 +410,9 @@ def test_cli_add_ask_and_feeds_as_a_user_would(newsroom: Newsroom, run_cli, seed
 
     added = run_cli("add", newsroom.url(KENYA.path), newsroom.url("/missing"), env=allow)
     assert added.returncode == 1, added.stderr
-    assert f"Added “{KENYA.title}” from {newsroom.url(KENYA.path)}" in added.stdout
+    assert (f"Added “{KENYA.title}” from {newsroom.url(KENYA.path)}\n  saved as web/"
+            "the-meridian-ledger/2026-11-18-united-states-and-kenya-sign-cyber-capacity-pact.md\n"
+            ) in added.stdout
     assert f"Skipped {newsroom.url('/missing')}: HTTP 404 NOT FOUND" in added.stdout
     assert "Index rebuilt" in added.stdout and "3 added" in added.stdout
 

@@ -24,6 +24,7 @@ from discord import app_commands
 
 from attache.bot.discord import format as fmt
 from attache.bot.discord.gate import Gate
+from attache.bot.discord.feedback import VOTE_BUTTONS, VoteButton, add_vote_buttons
 from attache.bot.discord.views import NO_MENTIONS, PassageButton, PassageStore, passage_view
 from attache.errors import AttacheError
 
@@ -159,7 +160,7 @@ class AttacheBot(discord.Client):
     async def setup_hook(self) -> None:
         """Route passage buttons, load the model and the index once, sync the commands."""
         self.setup_count += 1
-        self.add_dynamic_items(PassageButton)
+        self.add_dynamic_items(PassageButton, VoteButton)
         await self._warm_up()
         await self._sync_commands()
 
@@ -258,22 +259,27 @@ class AttacheBot(discord.Client):
 
     # ------------------------------------------------------------------ answering
 
-    async def ask(self, question: str, conversation: Conversation | None) -> Answer:
-        """The service's answer, computed in a worker thread; raises what the service does."""
+    async def ask(self, question: str, conversation: Conversation | None,
+                  user_id: int | None = None) -> Answer:
+        """The service's answer, computed (and logged) in a worker thread; raises what the
+        service does."""
+        from attache.retrieval.questionlog import Origin
+
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._executor, functools.partial(self.service.ask, question, conversation)
+            self._executor, functools.partial(self.service.ask, question, conversation,
+                                              origin=Origin("discord", user_id))
         )
 
     async def answer_in(
-        self, question: str, state: ThreadState | None
+        self, question: str, state: ThreadState | None, user_id: int | None = None
     ) -> tuple[Answer, Conversation]:
         """Answer within a thread's conversation (in turn), or in a new one."""
         if state is None:
             conversation = new_conversation()
-            return await self.ask(question, conversation), conversation
+            return await self.ask(question, conversation, user_id), conversation
         async with state.lock:
-            return await self.ask(question, state.conversation), state.conversation
+            return await self.ask(question, state.conversation, user_id), state.conversation
 
     def citation_view(self, answer: Answer, citations: Sequence[Citation]) -> discord.ui.View:
         entries = [(c, fmt.passage_for(answer, c)) for c in citations]
@@ -288,7 +294,8 @@ class AttacheBot(discord.Client):
         else:  # splitting and escaping long text: in a worker thread, off the event loop
             outgoing = await asyncio.to_thread(fmt.answer_messages, reply)
         first = None
-        for message in outgoing:
+        log_id = None if isinstance(reply, str) else getattr(reply, "log_id", None)
+        for number, message in enumerate(outgoing, 1):
             kwargs: dict[str, Any] = {
                 "allowed_mentions": NO_MENTIONS,
                 "suppress_embeds": message.suppress_embeds,
@@ -299,6 +306,10 @@ class AttacheBot(discord.Client):
                 kwargs["embeds"] = message.embeds
             if message.citations and not isinstance(reply, str):
                 kwargs["view"] = self.citation_view(reply, message.citations)
+            if log_id is not None and number == len(outgoing):  # 👍 👎 under the whole answer
+                view = kwargs.get("view") or discord.ui.View(timeout=None)
+                if len(view.children) + VOTE_BUTTONS <= fmt.BUTTONS_PER_MESSAGE:
+                    kwargs["view"] = add_vote_buttons(view, log_id)
             if first is None and first_kwargs:
                 kwargs.update(first_kwargs)
             sent = await send(**kwargs)

@@ -74,6 +74,20 @@ class Commands:
         async def reindex(interaction: discord.Interaction) -> None:
             await self.handle_reindex(interaction)
 
+        @tree.command(name="gaps", description="Questions the documents could not answer (admins)")
+        @app_commands.guild_only()
+        async def gaps(interaction: discord.Interaction) -> None:
+            from attache.bot.discord.feedback import handle_gaps
+
+            await handle_gaps(self.bot, interaction)
+
+        @tree.command(name="stats", description="Questions, refusals, votes, latency (admins)")
+        @app_commands.guild_only()
+        async def stats(interaction: discord.Interaction) -> None:
+            from attache.bot.discord.feedback import handle_stats
+
+            await handle_stats(self.bot, interaction)
+
         from attache.bot.discord.sources import SourcesCommands
 
         self.sources = SourcesCommands(self)  # /add and /upload
@@ -110,7 +124,7 @@ class Commands:
         try:
             await interaction.response.defer(thinking=True)
             state = bot.conversations.get(channel.id) if channel is not None else None
-            reply, conversation = await bot.answer_in(question, state)
+            reply, conversation = await bot.answer_in(question, state, user_id)
             first = await bot.deliver(send, reply)
             if state is None:
                 await bot.open_thread(channel, first, question, conversation, user_id)
@@ -169,9 +183,9 @@ class Commands:
     def reindexing(self) -> bool:
         return self._reindex_task is not None and not self._reindex_task.done()
 
-    def admin_refusal(self) -> str:
+    def admin_refusal(self, command: str = "/reindex") -> str:
         extra = " or an admin role" if self.admin_role_ids() else ""
-        return f"Sorry, /reindex is for members with the Manage Server permission{extra}."
+        return f"Sorry, {command} is for members with the Manage Server permission{extra}."
 
     def _progress_note(self) -> str:
         progress = self._reindex_progress

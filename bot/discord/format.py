@@ -347,6 +347,8 @@ def origin_line(citation: Citation) -> str:
 def _citation_field(citation: Citation, quote_budget: int) -> tuple[str, str]:
     name = safe_line(f"[{citation.n}] {citation.title or citation.source}", FIELD_NAME_LIMIT)
     source = code(clip(neutralize(one_line(citation.source)), PATH_LIMIT))
+    if citation.page:
+        source += f", p. {citation.page}"
     origin = origin_line(citation)
     source = f"{origin}\n{source}" if origin else source
     room = min(quote_budget, FIELD_VALUE_LIMIT - len(source) - 4)
@@ -520,7 +522,8 @@ def help_embed(status: IndexStatus | None) -> discord.Embed:
         "in the thread and I follow the conversation (\"What will it focus on?\").",
         "• Or mention me with your question in a channel.",
         "• The **Passage** buttons under an answer show the full passage, to you only.",
-        "• `/sources` lists the indexed documents; `/reindex` updates the index (admins).",
+        "• `/sources` lists the indexed documents; `/reindex` updates the index, `/gaps` "
+        "and `/stats` show what readers asked (admins).",
     ])
     embed = discord.Embed(title="Attaché", description=clip(f"{knows}\n\n{how}",
                                                               DESCRIPTION_LIMIT),

@@ -109,7 +109,7 @@ class Messages:
             return
         bot.gate.enter(message.author.id)
         try:
-            reply, conversation = await bot.answer_in(question, state)
+            reply, conversation = await bot.answer_in(question, state, message.author.id)
             first = await bot.deliver(channel.send, reply, {"reference": reference})
             if state is None:
                 await bot.open_thread(channel, first, question, conversation,

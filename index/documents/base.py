@@ -5,21 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from attache.index.documents.structure import Heading, Link, ListItem, PageMark
+
 
 @dataclass(frozen=True)
-
-
 class SourceFile:
-    """A candidate file found in the documents folder."""
+    """A candidate file found in the documents folder.
+
+    ``source`` is the safe, printable name it is indexed and shown under; ``root`` and
+    ``parts`` (the folder and the raw path components, as the OS gave them) are what
+    reading opens, checking again what discovery saw.
+    """
 
     path: Path
     source: str
     size: int
+    root: Path | None = None
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-
-
 class Skipped:
     """A file left out of the index, with a short human reason."""
 
@@ -28,8 +33,6 @@ class Skipped:
 
 
 @dataclass(frozen=True)
-
-
 class Document:
     """The clean text of one file and what is known about it."""
 
@@ -40,6 +43,11 @@ class Document:
     outlet: str | None = None
     author: str | None = None
     date: str | None = None
+    # Structure, as offsets into `text` (see index.documents.structure)
+    headings: tuple[Heading, ...] = ()
+    items: tuple[ListItem, ...] = ()
+    links: tuple[Link, ...] = ()
+    pages: tuple[PageMark, ...] = ()  # PDF: where each page's text starts
     url: str | None = None  # where the article can be read (front matter `url`)
 
 
@@ -56,8 +64,6 @@ KINDS = {
 
 
 @dataclass
-
-
 class Meta:
     """Metadata gathered while loading a document."""
 

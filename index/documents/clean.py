@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 NEWLINES = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_EDGE_SPACE = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$")
+# Linear: a trailing run is tried once, from its start (no retry inside a long run).
+_EDGE_SPACE = re.compile(
+    r"^[\s\u200b-\u200d\u2060\ufeff]++"
+    r"|(?<![\s\u200b-\u200d\u2060\ufeff])[\s\u200b-\u200d\u2060\ufeff]++$"
+)
 _STRAY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 _BOILERPLATE = re.compile(
@@ -30,7 +35,7 @@ _COOKIE = re.compile(
     r"|(?:accept|reject|manage) (?:all )?cookies|cookie (?:settings|policy|preferences|consent))",
     re.IGNORECASE,
 )
-_COPYRIGHT = re.compile(r"^(?:©|copyright\s*(?:©|\(c\))?\s*\d{4})", re.IGNORECASE)
+_COPYRIGHT = re.compile(r"^(?:©|copyright\s*+(?:(?:©|\(c\))\s*+)?\d{4})", re.IGNORECASE)
 _CREDIT_PHRASE = re.compile(
     r"\b(?:image|photo|picture|photograph|illustration)s?\s+(?:credit|courtesy|source)s?\b",
     re.IGNORECASE,
@@ -73,7 +78,7 @@ def _join(lines: list[str]) -> str:
     return "\n".join(out)
 
 
-def _is_boilerplate(line: str) -> bool:
+def is_boilerplate(line: str) -> bool:
     """Whether a whole line is web page furniture rather than article text."""
     flat = " ".join(line.split())
     words = len(flat.split())
@@ -100,7 +105,7 @@ def _drop_boilerplate(lines: list[str]) -> list[str]:
     return [
         line
         for line, after in zip(lines, following)
-        if not line or not (_is_boilerplate(line) or _is_alt_text(line, after))
+        if not line or not (is_boilerplate(line) or _is_alt_text(line, after))
     ]
 
 
@@ -149,3 +154,90 @@ def _is_footer_line(line: str) -> bool:
 def first_line(text: str) -> str | None:
     """The first non-empty line of a text."""
     return next((line for line in text.split("\n") if line), None)
+
+
+_LIST_MARKER = re.compile(r"^(?:[-*•–▪◦]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s")
+_WRAPPED_MIN_WIDTH = 40  # lines narrower than this were not wrapped by a tool
+_WRAPPED_MAX_WIDTH = 100  # nor were lines wider than this
+_FIELD = re.compile(r"^[A-Z][\w ]{0,24}:\s")  # "Date: 2023-03-27", a line of its own
+_SHORT_LINE = 0.6  # a line shorter than this share of the paragraph's width ends on purpose
+_NUMBER_WORDS = frozenset(
+    "twenty thirty forty fifty sixty seventy eighty ninety".split()
+)
+_HYPHENATED = re.compile(r"(\w+)-$")
+_HYPHEN_TAIL = 200  # the end of a line a hyphenated word is looked for in
+# Hyphenated forms of a text, e.g. "co-operation": runs tried once, from their start.
+_COMPOUND = re.compile(r"(?<![\w-])\w++(?:-\w++)+")
+
+
+def reflow(text: str) -> str:
+    """Join hard-wrapped lines within each paragraph (a blank line ends a paragraph).
+
+    A line is kept on its own when it is a list item or a "Field: value" line, when it
+    is clearly shorter than the paragraph's other lines (a title, the end of a
+    deliberate line), or longer than any wrapping tool makes them.
+    """
+    return "\n\n".join(
+        "\n".join(join_wrapped(paragraph.split("\n"), text)) for paragraph in text.split("\n\n")
+    )
+
+
+def join_wrapped(lines: list[str], context: str = "") -> list[str]:
+    """The lines of one paragraph with wrapped lines joined (see `reflow`)."""
+    lines = [line for line in lines if line]
+    wrapped = [len(line) for line in lines if len(line) <= _WRAPPED_MAX_WIDTH]
+    if len(lines) < 2 or not wrapped:
+        return lines
+    width = max(wrapped)
+    if width < _WRAPPED_MIN_WIDTH:
+        return lines
+    # Each output line is kept as its pieces: joining never copies the whole line so far.
+    out = [[lines[0]]]
+    for previous, line in zip(lines, lines[1:]):
+        if (
+            _LIST_MARKER.match(line)
+            or _FIELD.match(line)
+            or not _SHORT_LINE * width <= len(previous) <= _WRAPPED_MAX_WIDTH
+        ):
+            out.append([line])
+        else:
+            pieces = out[-1]
+            joined = join_lines(pieces[-1], line, context)
+            pieces[-1] = joined[: len(joined) - len(line)]
+            pieces.append(line)
+    return ["".join(pieces) for pieces in out]
+
+
+def join_lines(before: str, after: str, context: str = "") -> str:
+    """Join two wrapped lines: a space between them, or a line-end hyphen undone
+    ("coopera-" + "tion"). A hyphen stays when the word is a compound: a number
+    word ("twenty-" + "four"), a capitalised part ("Euro-" + "Atlantic"), or a form
+    hyphenated elsewhere in `context`."""
+    # Only the end of `before` is looked at: a long paragraph is joined in linear time.
+    match = _HYPHENATED.search(before[-_HYPHEN_TAIL:]) if before.endswith("-") else None
+    if match and after[:1].isupper():
+        return before + after  # "Euro-" "Atlantic"
+    if match and after[:1].islower():
+        head = match.group(1)
+        tail = re.match(r"\w+", after)
+        word = tail.group(0) if tail else ""
+        if head.lower() in _NUMBER_WORDS or (word and f"{head}-{word}" in _compounds(context)):
+            return before + after
+        return before[:-1] + after
+    return f"{before} {after}"
+
+
+@lru_cache(maxsize=4)
+def _compounds(context: str) -> frozenset[str]:
+    """Every pair of words joined by a hyphen in ``context`` ("a-b-c": "a-b", "b-c"),
+    found once per text rather than searched for at every line end."""
+    pairs: set[str] = set()
+    for match in _COMPOUND.finditer(context):
+        words = match.group(0).split("-")
+        pairs.update(f"{a}-{b}" for a, b in zip(words, words[1:]))
+    return frozenset(pairs)
+
+
+def normalise(text: str) -> str:
+    """Unified newlines, no stray control characters."""
+    return _STRAY_CONTROL.sub("", NEWLINES.sub("\n", text))

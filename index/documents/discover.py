@@ -7,6 +7,7 @@ import stat
 from pathlib import Path, PurePosixPath
 
 from attache.index.documents.base import SUPPORTED_SUFFIXES, Skipped, SourceFile
+from attache.index.documents.names import safe_name
 
 from attache.errors import DocumentsFolderError
 
@@ -45,14 +46,17 @@ def discover(root: Path, max_bytes: int) -> tuple[list[SourceFile], list[Skipped
             (files if isinstance(outcome, SourceFile) else skipped).append(outcome)
     if candidates == 0:
         raise DocumentsFolderError(f"documents folder is empty: {root}")
+    files = _distinct_sources(files, skipped)
     files.sort(key=lambda f: f.source)
     skipped.sort(key=lambda s: s.path)
     return files, skipped
 
 
-_NOT_REGULAR = "not a regular file"
+NOT_REGULAR = "not a regular file"
+OUTSIDE_LINK = "symbolic link leading outside the documents folder"
+_NOT_REGULAR = NOT_REGULAR
 _BROKEN_LINK = "unreadable: broken symbolic link"
-_OUTSIDE_LINK = "symbolic link leading outside the documents folder"
+_OUTSIDE_LINK = OUTSIDE_LINK
 _FOLDER_LINK = "symbolic link to a folder (not followed)"
 
 
@@ -74,7 +78,7 @@ def _classify(
     source = _posix(rel)
     try:
         if entry.is_symlink():
-            return _classify_link(Path(entry.path), source, base, real_root, max_bytes)
+            return _classify_link(rel, source, base, real_root, max_bytes)
         if entry.is_dir(follow_symlinks=False):
             return None
         info = entry.stat(follow_symlinks=False)
@@ -82,15 +86,15 @@ def _classify(
         return Skipped(source, f"unreadable: {os_reason(exc)}")
     if not stat.S_ISREG(info.st_mode):
         return Skipped(source, _NOT_REGULAR)
-    return _check_file(base.joinpath(*rel), source, info.st_size, max_bytes)
+    return _check_file(base, rel, source, info.st_size, max_bytes)
 
 
 def _classify_link(
-    link: Path, source: str, base: Path, real_root: Path, max_bytes: int
+    rel: tuple[str, ...], source: str, base: Path, real_root: Path, max_bytes: int
 ) -> SourceFile | Skipped:
     """Classify a symbolic link without ever reading through it."""
     try:
-        target = link.resolve(strict=True)
+        target = base.joinpath(*rel).resolve(strict=True)
     except (OSError, RuntimeError):
         return Skipped(source, _BROKEN_LINK)
     if not target.is_relative_to(real_root):
@@ -103,10 +107,12 @@ def _classify_link(
         return Skipped(source, _FOLDER_LINK)
     if not stat.S_ISREG(info.st_mode):
         return Skipped(source, _NOT_REGULAR)
-    return _check_file(base / PurePosixPath(source), source, info.st_size, max_bytes)
+    return _check_file(base, rel, source, info.st_size, max_bytes)
 
 
-def _check_file(path: Path, source: str, size: int, max_bytes: int) -> SourceFile | Skipped:
+def _check_file(
+    base: Path, rel: tuple[str, ...], source: str, size: int, max_bytes: int
+) -> SourceFile | Skipped:
     """Apply the suffix and size rules to a regular file."""
     suffix = PurePosixPath(source).suffix.lower()
     if not suffix:
@@ -114,15 +120,31 @@ def _check_file(path: Path, source: str, size: int, max_bytes: int) -> SourceFil
     if suffix not in SUPPORTED_SUFFIXES:
         return Skipped(source, f"unsupported type '{suffix}'")
     if size > max_bytes:
-        return Skipped(source, f"larger than {_format_limit(max_bytes)} ({_format_size(size)})")
-    return SourceFile(path=path, source=source, size=size)
+        return Skipped(source, f"larger than {format_limit(max_bytes)} ({format_size(size)})")
+    return SourceFile(path=base.joinpath(*rel), source=source, size=size, root=base, parts=rel)
+
+
+def _distinct_sources(files: list[SourceFile], skipped: list[Skipped]) -> list[SourceFile]:
+    """Keep one file per source name; a second file whose escaped name is the same as
+    another's (``caf\\xe9.txt`` spelt out, beside the Latin-1 ``café.txt``) is skipped."""
+    seen: dict[str, SourceFile] = {}
+    for file in sorted(files, key=lambda f: (f.source, f.parts != _raw_parts(f.source))):
+        if file.source in seen:
+            skipped.append(Skipped(file.source, "name the same as another file's once escaped"))
+        else:
+            seen[file.source] = file
+    return list(seen.values())
+
+
+def _raw_parts(source: str) -> tuple[str, ...]:
+    return PurePosixPath(source).parts
 
 
 _MB = 1024 * 1024
 _KB = 1024
 
 
-def _format_limit(n: int) -> str:
+def format_limit(n: int) -> str:
     """A size limit, e.g. ``20 MB``."""
     if n >= _MB:
         return f"{n / _MB:.1f}".removesuffix(".0") + " MB"
@@ -131,7 +153,7 @@ def _format_limit(n: int) -> str:
     return f"{n} bytes"
 
 
-def _format_size(n: int) -> str:
+def format_size(n: int) -> str:
     """A file size, e.g. ``31.2 MB``."""
     if n >= _MB // 10:
         return f"{n / _MB:.1f} MB"
@@ -141,8 +163,9 @@ def _format_size(n: int) -> str:
 
 
 def _posix(parts: tuple[str, ...]) -> str:
-    """Relative POSIX path of path parts ("." for the root itself)."""
-    return PurePosixPath(*parts).as_posix() if parts else "."
+    """Safe relative POSIX path of path parts ("." for the root itself): undecodable
+    bytes and control characters written as escapes (see names.safe_name)."""
+    return safe_name(PurePosixPath(*parts).as_posix()) if parts else "."
 
 
 def os_reason(exc: OSError) -> str:

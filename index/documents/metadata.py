@@ -11,7 +11,11 @@ from attache.index.documents.clean import strip
 _TITLE_BYLINE = re.compile(
     r"^(?P<title>.*?\S)\s*\(\s*(?P<author>[^()/]{2,60}?)\s*/\s*(?P<outlet>[^()/]{2,60}?)\s*\)$"
 )
-_BYLINE = re.compile(r"^(?:By|BY)[:\s]\s*(?P<name>[^,|•·–—(]+?)\s*(?:[,|•·–—(]\s*(?P<rest>.*))?$")
+# A 'By' line: the name runs to the first separator, the rest follows it. Matched in
+# two linear steps (see _byline): one pattern with a lazy name before optional spaces
+# and an optional tail backtracked quadratically on long runs of spaces.
+_BYLINE_START = re.compile(r"(?:By|BY)[:\s]\s*+")
+_BYLINE_SEPARATOR = re.compile(r"[,|•·–—(]")
 _NAME_LINKS = {"and", "de", "van", "von", "der", "den", "da", "di", "du", "del", "la", "le", "bin", "al", "&"}
 _DATE_LABEL = re.compile(
     r"^(?:published|posted|date|dated|updated|last updated|first published|publication date)"
@@ -68,10 +72,10 @@ def _read_byline(line: str, meta: Meta) -> None:
     """Take author (and date or agency) from a 'By Jane Doe' line."""
     if meta.author:
         return
-    match = _BYLINE.match(line)
-    if not match:
+    parts = _byline(line)
+    if parts is None:
         return
-    name, rest = match.group("name"), match.group("rest") or ""
+    name, rest = parts
     agency = _AGENCY_NAMES.get(name.lower())
     if agency:
         meta.outlet = meta.outlet or agency
@@ -85,6 +89,20 @@ def _read_byline(line: str, meta: Meta) -> None:
     agency = _AGENCY_NAMES.get(rest.strip(" .)").lower())
     if agency and not meta.outlet:
         meta.outlet = agency
+
+
+def _byline(line: str) -> tuple[str, str] | None:
+    """The name and the rest of a 'By Jane Doe, March 3, 2021' line, else None."""
+    start = _BYLINE_START.match(line)
+    if not start:
+        return None
+    body = line[start.end() :]
+    separator = _BYLINE_SEPARATOR.search(body)
+    if separator is None:
+        name, rest = body.rstrip(), ""
+    else:
+        name, rest = body[: separator.start()].rstrip(), body[separator.end() :].lstrip()
+    return (name, rest) if name else None
 
 
 def _looks_like_name(name: str) -> bool:

@@ -316,7 +316,7 @@ class Fetcher:
                     headers={
                         "Host": current.netloc.decode("ascii"),
                         "User-Agent": self.agent,
-                        "Accept": _accept(kinds),
+                        "Accept": _accept_header(kinds),
                     },
                     extensions={"sni_hostname": host},
                     timeout=httpx.Timeout(remaining),
@@ -390,7 +390,7 @@ class Fetcher:
         )
 
 
-def _accept(kinds: tuple[str, ...]) -> str:
+def _accept_header(kinds: tuple[str, ...]) -> str:
     if kinds == FEED_KINDS:
         return "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9"
     return "text/html, application/xhtml+xml, application/pdf, text/plain;q=0.8"

@@ -94,3 +94,22 @@ def test_a_paragraph_break_closes_a_half_full_chunk() -> None:
     assert count_tokens(text) < 50  # it would fit in one chunk
     chunks = chunk_text(text, size=50, overlap=10)
     assert [c.text for c in chunks] == [first.strip(), "A new paragraph starts here."]
+
+
+def test_a_chunk_never_ends_on_a_heading() -> None:
+    short = "The council has five priorities for the coming years of its work in the region."
+    long = (
+        "The budget grows every year as the council takes on new work for the ports, "
+        "the harbor staff, the lighthouse network and the undersea cables of the region."
+    )
+    text = f"Priorities\n\n{short}\n\nBudget\n\n{long}\n\nStaff\n\n{short}"
+    heads = {text.index(h + "\n\n") for h in ("Priorities", "Budget", "Staff")}
+    plain = chunk_text(text, size=45, overlap=10)
+    assert any(c.text.endswith("Budget") for c in plain)  # the trap
+    chunks = chunk_text(text, size=45, overlap=10, headings=heads)
+    for chunk in chunks:
+        last = split_sentences(chunk.text)[-1]
+        assert chunk.start + last.start not in heads, chunk.text
+        assert chunk.text == text[chunk.start : chunk.end]
+        assert chunk.tokens <= 45
+    assert any(c.text.startswith("Budget\n\n") for c in chunks)

@@ -1,4 +1,8 @@
-"""HTML: the article body (trafilatura, else lxml) and the page metadata."""
+"""HTML: the article body and the page metadata.
+
+trafilatura gives the body with its structure, as Markdown, read by the Markdown
+parser (headings and lists stay structure); without it, lxml gives paragraphs.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,23 @@ from typing import Any
 
 from attache.index.documents.base import Meta
 from attache.index.documents.clean import clean_plain_text, first_line
+from attache.index.documents.formats import markdown
 from attache.index.documents.metadata import clean_field, find_date
+from attache.index.documents.structure import Assembled, Block, assemble
 
 
-def extract(raw: str) -> tuple[str, Meta]:
+def extract(raw: str) -> tuple[Assembled, Meta]:
     """HTML: the article body (trafilatura, else lxml) and the page metadata."""
     body = _trafilatura_text(raw)
     if body:
-        body = "\n\n".join(body.split("\n"))
+        done = markdown.parse(body)
     else:
-        body = _html_fallback_text(raw)
-    text = clean_plain_text(body)
+        text = clean_plain_text(_html_fallback_text(raw))
+        done = assemble([Block("paragraph", p) for p in text.split("\n\n") if p])
     meta = _html_metadata(raw)
     if not meta.title:
-        meta.title = first_line(text)
-    return text, meta
+        meta.title = first_line(done.text)
+    return done, meta
 
 
 def _trafilatura_text(raw: str) -> str:
@@ -34,7 +40,8 @@ def _trafilatura_text(raw: str) -> str:
             include_comments=False,
             include_tables=True,
             favor_recall=True,
-            output_format="txt",
+            include_formatting=True,
+            output_format="markdown",
         )
     except Exception:  # fall back to lxml
         return ""

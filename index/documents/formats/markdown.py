@@ -1,21 +1,195 @@
-"""Markdown: front matter as metadata, the first '# ' heading as title."""
+"""Markdown, parsed as CommonMark (markdown-it-py): the text a reader sees.
+
+Link text stays and the link syntax goes (each URL is kept as a link of the
+document); emphasis and quote markers go; code stays verbatim; headings and list
+items become structure; a table row becomes "Header: value; Header: value".
+Front matter becomes metadata.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from attache.index.documents.base import Meta
-from attache.index.documents.clean import NEWLINES, clean_plain_text, first_line, strip
+from attache.index.documents.clean import NEWLINES, first_line, normalise, strip
 from attache.index.documents.metadata import find_date
+from attache.index.documents.structure import Assembled, Block, assemble
+
+# "##Heading" without the space CommonMark requires: common in converted pages.
+_TIGHT_HEADING = re.compile(r"^(#{2,6})(?=[^#\s])", re.MULTILINE)
+_SPACE = re.compile(r"\s+")
+MAX_BLOCK_CHARS = 100_000
+MAX_HEADING_WORDS = 15
 
 
-def extract(raw: str) -> tuple[str, Meta]:
-    """Markdown: front matter as metadata, the first '# ' heading as title."""
+def extract(raw: str) -> tuple[Assembled, Meta]:
+    """Markdown: front matter as metadata; the first level-one heading as title."""
     body, meta = _front_matter(raw)
-    text = clean_plain_text(body)
+    done = parse(body)
     if not meta.title:
-        meta.title = _md_heading(text) or _plain_md(first_line(text))
-    return text, meta
+        first_h1 = next((h.text for h in done.headings if h.level == 1), None)
+        meta.title = first_h1 or first_line(done.text)
+    return done, meta
+
+
+def parse(body: str) -> Assembled:
+    """The blocks of a Markdown text, assembled into clean text and structure."""
+    from markdown_it import MarkdownIt
+
+    body = _TIGHT_HEADING.sub(r"\1 ", normalise(body))
+    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    return assemble(_Walker().walk(parser.parse(body)))
+
+
+class _Walker:
+    """Turns markdown-it's token stream into blocks."""
+
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.lists: list[list[int]] = []  # open lists: [list id, next ordinal]
+        self.item: Block | None = None  # the list item being gathered
+        self.next_list = 0
+        self.table: list[list[str]] = []  # rows of the open table
+        self.header: list[str] = []
+        self.row: list[str] | None = None
+        self.heading = 0
+
+    def walk(self, tokens: list[Any]) -> list[Block]:
+        for token in tokens:
+            self.token(token)
+        self.flush_item()
+        return self.blocks
+
+    def token(self, token: Any) -> None:
+        kind = token.type
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            self.flush_item()
+            start = int(token.attrGet("start") or 1) if kind == "ordered_list_open" else 1
+            self.lists.append([self.next_list, start])
+            self.next_list += 1
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            self.flush_item()
+            if self.lists:
+                self.lists.pop()
+        elif kind == "list_item_open":
+            self.flush_item()
+            if self.lists:
+                list_id, ordinal = self.lists[-1]
+                self.lists[-1][1] += 1
+                self.item = Block("item", "", list_id=list_id, ordinal=ordinal)
+        elif kind == "list_item_close":
+            self.flush_item()
+        elif kind == "heading_open":
+            self.flush_item()
+            self.heading = int(token.tag[1:]) if token.tag[1:].isdigit() else 1
+        elif kind == "heading_close":
+            self.heading = 0
+        elif kind == "inline":
+            self.inline(token)
+        elif kind in ("fence", "code_block"):
+            self.flush_item()
+            code = token.content.strip("\n")[:MAX_BLOCK_CHARS]
+            if code.strip():
+                self.blocks.append(Block("code", code))
+        elif kind == "html_block":
+            self.flush_item()
+            text = _html_text(token.content)
+            if text:
+                self.blocks.append(Block("paragraph", text))
+        elif kind == "thead_open":
+            self.header = []
+        elif kind == "tr_open":
+            self.row = []
+        elif kind == "tr_close":
+            self.end_row()
+
+    def inline(self, token: Any) -> None:
+        text, links = _render_inline(token.children or [])
+        if self.row is not None:
+            self.row.append(text)
+        elif self.heading and len(text.split()) <= MAX_HEADING_WORDS:
+            self.blocks.append(Block("heading", text, level=self.heading))
+        elif self.heading:  # a whole sentence set as a heading: its facts must stay answerable
+            self.blocks.append(Block("paragraph", text, links=links))
+        elif self.item is not None:
+            if self.item.text:
+                shift = len(self.item.text) + 1
+                self.item.text += " " + text
+                self.item.links.extend((a + shift, b + shift, u) for a, b, u in links)
+            else:
+                self.item.text, self.item.links = text, links
+        else:
+            self.blocks.append(Block("paragraph", text, links=links))
+
+    def flush_item(self) -> None:
+        if self.item is not None and self.item.text:
+            self.blocks.append(self.item)
+        self.item = None
+
+    def end_row(self) -> None:
+        row, self.row = self.row or [], None
+        if not self.header:
+            self.header = row
+            return
+        cells = [
+            f"{name}: {value}" if name else value
+            for name, value in zip([*self.header, *[""] * len(row)], row)
+            if value
+        ]
+        if cells:
+            self.blocks.append(Block("row", "; ".join(cells)))
+
+
+def _render_inline(children: list[Any]) -> tuple[str, list[tuple[int, int, str]]]:
+    """The text of an inline run, whitespace collapsed, and its links' offsets."""
+    out = ""
+    links: list[tuple[int, int, str]] = []
+    opened: list[tuple[int, str]] = []
+
+    def add(piece: str) -> None:
+        nonlocal out
+        piece = _SPACE.sub(" ", piece)
+        if out.endswith(" ") and piece.startswith(" "):
+            piece = piece[1:]
+        if not out and piece.startswith(" "):
+            piece = piece[1:]
+        out += piece
+
+    for child in children:
+        kind = child.type
+        if kind in ("text", "code_inline"):
+            add(child.content)
+        elif kind in ("softbreak", "hardbreak"):
+            add(" ")
+        elif kind == "link_open":
+            opened.append((len(out), str(child.attrGet("href") or "")))
+        elif kind == "link_close" and opened:
+            start, url = opened.pop()
+            if start < len(out.rstrip()):
+                start += len(out[start:]) - len(out[start:].lstrip())
+                links.append((start, len(out.rstrip()), url))
+    text = out.rstrip()
+    lead = len(text) - len(strip(text)) if text else 0
+    text = strip(text)
+    links = [(a - lead, b - lead, u) for a, b, u in links if a - lead >= 0 and b - lead <= len(text)]
+    return text, links
+
+
+def _html_text(markup: str) -> str:
+    """The text of a raw HTML block (tags dropped)."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    if not markup.strip():
+        return ""
+    try:
+        node = lxml_html.fragment_fromstring(markup, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return ""
+    for bad in node.xpath(".//script|.//style"):
+        bad.drop_tree()
+    return " ".join(node.text_content().split())
 
 
 _FRONT_KEYS = {
@@ -76,24 +250,3 @@ def _front_value(value: str) -> str:
         if isinstance(decoded, str):
             return " ".join(decoded.split())
     return value.strip("\"'").strip()
-
-
-_MD_HEADING = re.compile(r"^#\s+(.+?)(?:\s+#+)?$")
-
-
-def _md_heading(text: str) -> str | None:
-    """Text of the first level-one ATX heading."""
-    for line in text.split("\n"):
-        match = _MD_HEADING.match(line)
-        if match:
-            return _plain_md(match.group(1))
-    return None
-
-
-def _plain_md(line: str | None) -> str | None:
-    """A markdown line without heading marks or surrounding emphasis."""
-    if not line:
-        return line
-    line = re.sub(r"^#+\s*", "", line)
-    line = re.sub(r"^(\*\*|__|\*|_)(.+)\1$", r"\2", line)
-    return strip(line) or None

@@ -226,8 +226,12 @@ def test_markdown_heading_title(tmp_path: Path) -> None:
     raw = "Some intro line\n\n# Fund raises *record* sums #\n\nThe fund raised money.\n\n## Details\n\nMore text here.\n"
     doc = loaded(load_bytes(tmp_path, "fund.md", raw))
     assert doc.kind == "md"
-    assert doc.title == "Fund raises *record* sums"
-    assert "## Details" in doc.text
+    assert doc.title == "Fund raises record sums"
+    # headings are structure: their text is a paragraph of its own, its level recorded
+    assert "## Details" not in doc.text
+    assert "\n\nDetails\n\nMore text here." in doc.text
+    assert [(h.text, h.level) for h in doc.headings] == [("Fund raises record sums", 1), ("Details", 2)]
+    assert all(doc.text[h.start : h.end] == h.text for h in doc.headings)
     assert "The fund raised money." in doc.text
 
 
@@ -243,7 +247,7 @@ def test_markdown_front_matter(tmp_path: Path) -> None:
         "2022-07-14",
         "Port News",
     )
-    assert doc.text.startswith("# Ignored heading")
+    assert doc.text.startswith("Ignored heading\n\nThe harbour")
     assert "title:" not in doc.text
 
 
@@ -479,7 +483,7 @@ def test_read_failure_is_skipped(tmp_path: Path) -> None:
     result = read(SourceFile(path=folder, source="looks-like-a-file.txt", size=0))
     assert isinstance(result, Skipped)
     assert result.path == "looks-like-a-file.txt"
-    assert result.reason.startswith("unreadable: ")
+    assert result.reason == "not a regular file"
     gone = read(SourceFile(path=tmp_path / "gone.txt", source="gone.txt", size=0))
     assert gone == Skipped("gone.txt", "unreadable: No such file or directory")
 

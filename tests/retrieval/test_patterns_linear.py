@@ -1,0 +1,42 @@
+"""Patterns the answerer runs on document sentences take linear time (n vs 4n)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from attache.retrieval import conversation, extractive
+
+
+def _seconds(function: Callable[[str], object], text: str) -> float:
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        function(text)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+CASES: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
+    "name-initials": (extractive._NAME.findall, lambda n: "A." * (n // 2)),
+    "name-long-word": (extractive._NAME.findall, lambda n: "A" + "a" * n + "."),
+    "person": (extractive._PERSON.findall, lambda n: "Ab " * (n // 3)),
+    "conversation-names": (conversation._NAME.findall, lambda n: "A." * (n // 2)),
+    "conversation-words": (conversation._NAME.findall, lambda n: "Ab of " * (n // 6)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_answer_patterns_take_linear_time(name: str) -> None:
+    function, make = CASES[name]
+    n = 20_000
+    small, large = _seconds(function, make(n)), _seconds(function, make(4 * n))
+    assert large < 8 * small + 0.02, (small, large)
+
+
+def test_names_are_still_found() -> None:
+    assert extractive._NAME.findall("Mr. Smith met McDonald's O'Neil in U.S.Army") == [
+        "Mr", "Smith", "McDonald's", "O'Neil", "U.S.Army"
+    ]
