@@ -317,8 +317,8 @@ def missing_line(
     prof: QuestionProfile, verdict: Check, best: Candidate, ranked: list[Candidate], idf: Idf
 ) -> str | None:
     """One line naming what no document supports, when that is one thing."""
-    unknown = [c for c in verdict.missing
-               if all(idf.df(s) == 0 for s in content_terms(c.text)) and content_terms(c.text)]
+    unknown = [c for c in verdict.missing if c.kind != "ordinal"
+               and all(idf.df(s) == 0 for s in content_terms(c.text)) and content_terms(c.text)]
     if len(unknown) == 1:
         return f"None of the documents mentions {unknown[0].text}."
     subject = _subject(prof, best, ranked)

@@ -229,7 +229,14 @@ def check(
 ) -> Check:
     near = context_of(best, ranked)
     near_text = " ".join(c.text for c in near) + " " + best.passage.title
-    missing = [c for c in constraints(prof.text) if not c.supported_by(near_text)]
+    from attache.retrieval.extractive import _ordinal
+
+    position = getattr(best, "ordinal", 0)  # a list item's position in its list
+    missing = [
+        c for c in constraints(prof.text)
+        if not c.supported_by(near_text)
+        and not (c.kind == "ordinal" and position and _ordinal(c.text) == position)
+    ]
     asked = asks_for(prof.text, prof.kind)
     type_missing = asked in TYPED and not _offers(asked, best.text, prof.text)
     negated = bool(_NEGATION.search(_NOT_NEGATION.sub("", prof.text))) and not any(
