@@ -57,6 +57,17 @@ class AskResult(_Frozen):
         default=None, description="a follow-up question as it was understood"
     )
     note: str | None = Field(default=None, description="why the LLM answer was not used")
+    confidence: float | None = Field(
+        default=None,
+        description="the estimated probability that the answer is right (calibrated; "
+        "for a refusal, that the best candidate sentence would have been)",
+    )
+    missing: str | None = Field(
+        default=None, description="for a refusal: what no document supports, when known"
+    )
+    sides: list[str] | None = Field(
+        default=None, description="a comparison's two sides, in the order they are cited"
+    )
     id: str | None = Field(default=None, description="the question's id (eval --out only)")
 
 
@@ -137,6 +148,26 @@ class EvalSummary(_Frozen):
     passed: int | None = None
     checked: int | None = None
     pass_rate: float | None = None
+    answerable: int | None = Field(default=None, description="questions with an answer to find")
+    answerable_right: float | None = Field(
+        default=None, description="share of answerable questions answered right"
+    )
+    unanswerable: int | None = Field(
+        default=None, description='questions marked "impossible" or "expect_refusal"'
+    )
+    unanswerable_refused: float | None = Field(
+        default=None, description="share of unanswerable questions refused"
+    )
+    comparisons: int | None = Field(default=None, description="questions with expect_sources")
+    comparisons_passed: int | None = None
+    overall_accuracy: float | None = Field(
+        default=None, description="answerable answered right, unanswerable refused and "
+        "comparisons passed, over all three"
+    )
+    ece: float | None = Field(
+        default=None, description="expected calibration error of `confidence` over the "
+        "answers given (10 bins)"
+    )
 
 
 class BenchReport(BaseModel):
@@ -285,7 +316,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 
 # Keys an answer leaves out when they have no value (a question that needed no
 # resolving, an answer with no note, a question without an id).
-_OMITTED_WHEN_EMPTY = ("resolved_question", "note", "id", "verdict")
+_OMITTED_WHEN_EMPTY = ("resolved_question", "note", "id", "verdict", "missing", "sides")
 # Keys of added and skipped entries left out when empty (an upload has no url, an added
 # URL no file name, only feed items have a feed), and of an add without an index error.
 _ADD_OMITTED = ("url", "file", "feed")

@@ -55,6 +55,8 @@ def _origin(citation: Any) -> str:
 def answer_panel(answer: Any) -> Group:
     """The answer, then the numbered sources with their verbatim quotes."""
     parts: list[Any] = [_text(answer.answer, style="bold" if answer.answered else "yellow")]
+    if getattr(answer, "missing", None):  # what no document supports
+        parts.append(_text(answer.missing, style="yellow"))
     if answer.note:
         parts.append(_text(f"({answer.note})", style="dim"))
     if answer.answered:

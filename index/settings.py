@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # How often (seconds) a reader checks whether the writer switched versions
     refresh_seconds: float = Field(default=2.0, ge=0)
 
+    # Answer only when the calibrated confidence reaches this (else refuse)
+    min_confidence: float = Field(default=0.05, ge=0, le=1)
+
     # Optional LLM (any OpenAI-compatible chat endpoint); unset: extractive answers only
     llm_url: str | None = None
     llm_model: str = "gpt-4o-mini"

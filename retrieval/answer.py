@@ -7,7 +7,7 @@ sentences, and decides whether the documents answer at all.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from attache.models import AskResult, Citation, PassageRef
@@ -17,24 +17,60 @@ from attache.retrieval.extractive import (
     Idf,
     QuestionProfile,
     candidates,
+    content_terms,
     has_new_name,
     profile,
     score,
+)
+
+from attache.retrieval.question import constraints, name_phrases, side_constraints
+from attache.retrieval.scoring import (
+    Calibration,
+    Check,
+    check,
+    context_of,
+    default_calibration,
+    features,
+    is_headline,
 )
 
 if TYPE_CHECKING:
     from attache.retrieval.search import Passage
 
 NO_ANSWER = "The documents don't answer this question."
+# Passages kept (and shown) after reranking.
 PASSAGES = 5
+# Weight of a passage's best sentence score added to its retrieval score when reranking.
 RERANK_WEIGHT = 1.0
-MAX_ANSWER_CHARS = 350  # a second sentence joins only while the answer stays this short
+# A runner-up sentence joins only while the answer stays this short ...
+MAX_ANSWER_CHARS = 350
+# ... or this short when it holds at least COMPLEMENT_SHARE of the question's term weight
+# that the best sentence lacks.
 MAX_COMPLEMENT_CHARS = 600
 COMPLEMENT_SHARE = 0.25
+# The best sentence of another document joins when it scores at least this share of the best.
 SECOND_SOURCE_RATIO = 0.8
-# Answer only when the evidence reaches this (see `evidence`): set so that on the SQuAD
-# corpus, where every question is answerable, about 1% are refused.
-ANSWER_THRESHOLD = 1.35
+# A further sentence joins only when it holds at least this share of the question-term
+# weight the best sentence holds (it must address the question too).
+MIN_ADDED_OWN = 0.25
+# A comparison's side is looked for among this many of its best sentences ...
+SIDE_CANDIDATES = 20
+# ... and of those scoring at least this share of the best, the earliest in its document
+# speaks for the side (an article's lead says what it is about).
+SIDE_LEAD_RATIO = 0.6
+# Another document's best sentence joins the answer only when its own confidence reaches
+# this (or the operating point, if higher).
+OTHER_SOURCE_CONFIDENCE = 0.2
+OTHER_SOURCE_RATIO = 0.6
+# Evidence weights (see `evidence`): question-term coverage counting the passage, coverage
+# by the sentence alone, and similarity in meaning.
+EVIDENCE_COVERAGE_WEIGHT = 0.5
+EVIDENCE_OWN_WEIGHT = 1.0
+EVIDENCE_SEMANTIC_WEIGHT = 3.0
+# Below this `support` (a question about something else: "What is the capital of France?"
+# over articles on cyber diplomacy) no confidence answers; it refuses 79 of the 80
+# off-topic questions on the seeds, and under 0.1% of answerable SQuAD questions.
+MIN_SUPPORT = 0.55
 # Taken from the evidence when the best sentence lacks the kind of answer asked for.
 TYPE_PENALTY = 1.0
 
@@ -56,6 +92,9 @@ class Answer:
     resolved_question: str = ""
     note: str = ""
     evidence: float = 0.0
+    confidence: float = 0.0
+    missing: str | None = None  # for a refusal: the line naming what is missing
+    sides: list[str] | None = None  # a comparison's sides
     log_id: int | None = None  # the question's row in the question log, when logged
 
     def to_result(self, question_id: str | None = None) -> AskResult:
@@ -78,6 +117,9 @@ class Answer:
                 if self.resolved_question and self.resolved_question != self.question else None
             ),
             note=self.note or None,
+            confidence=round(self.confidence, 4),
+            missing=self.missing,
+            sides=self.sides,
             id=question_id,
         )
 
@@ -91,27 +133,32 @@ class Selection:
     best: Candidate | None
     evidence: float
     ranked: list[Candidate]  # every sentence of the passages, best first
+    confidence: float = 0.0  # the estimated probability that the answer is right
+    answered: bool = False
+    missing: str | None = None  # for a refusal: what no document supports, when known
+    features: dict[str, float] = field(default_factory=dict)
+    check: Check | None = None
 
-    @property
-    def answered(self) -> bool:
-        return self.best is not None and self.evidence >= ANSWER_THRESHOLD
+
+def support(best: Candidate, prof: QuestionProfile) -> float:
+    """How much of the question the best sentence holds at all: the question's terms it
+    holds (those only its passage holds count for less), how close it is in meaning, less
+    the weight of question terms no document contains."""
+    return (
+        EVIDENCE_COVERAGE_WEIGHT * best.coverage
+        + EVIDENCE_OWN_WEIGHT * best.own
+        + EVIDENCE_SEMANTIC_WEIGHT * max(best.semantic, 0.0)
+        - prof.unknown
+    )
 
 
 def evidence(best: Candidate, prof: QuestionProfile) -> float:
-    """How strongly the best sentence answers: the question's terms it holds (those only
-    its passage holds count for less), how close it is in meaning, less the weight of
-    question terms no document contains, and less when the sentence lacks the kind of
-    answer asked for (a date for "when", a number for "how many", the definition for an
-    acronym, the speaker for "what did X say")."""
+    """`support`, less when the sentence lacks the kind of answer asked for (a date for
+    "when", a number for "how many", the definition for an acronym, the speaker for "what
+    did X say")."""
     typed = ("when", "number", "acronym", "reaction")
     missing_type = TYPE_PENALTY * (1.0 - best.type_match) if prof.kind in typed else 0.0
-    return (
-        0.5 * best.coverage
-        + best.own
-        + 3.0 * max(best.semantic, 0.0)
-        - prof.unknown
-        - missing_type
-    )
+    return support(best, prof) - missing_type
 
 
 def _fits(best: Candidate, other: Candidate, prof: QuestionProfile) -> bool:
@@ -140,6 +187,26 @@ def _antecedent(prof: QuestionProfile, best: Candidate, ranked: list[Candidate])
     return previous if has_new_name(previous.text, prof.text) else None
 
 
+def _addresses(prof: QuestionProfile, other: Candidate, best: Candidate,
+               ranked: list[Candidate], chosen: list[Candidate]) -> bool:
+    """Whether a further sentence may join the answer: it quotes text not already cited,
+    holds some of the question's terms itself, and names what the best one's context
+    names (a sentence about another subject does not answer)."""
+    if any(c.text == other.text or (c.passage.source == other.passage.source
+                                     and c.start < other.end and other.start < c.end)
+           for c in chosen):
+        return False
+    if any(c is other for c in context_of(best, ranked)):
+        return True  # the sentence beside the best one, in the same passage, goes on with it
+    if other.own < MIN_ADDED_OWN * best.own:
+        return False
+    supported = {c.text.lower() for c in constraints(prof.text) if c.kind == "name"} - {
+        c.text.lower() for c in check(prof, best, ranked).missing
+    }
+    missing = {c.text.lower() for c in check(prof, other, ranked).missing}
+    return not (supported & missing)
+
+
 def select(
     question: str,
     passages: list[Passage],
@@ -148,8 +215,12 @@ def select(
     context: str = "",
     query_vector: Any = None,
     cache: AnalysisCache | None = None,
+    calibration: Calibration | None = None,
+    min_confidence: float | None = None,
 ) -> Selection:
-    """Rerank passages by their best sentence and choose the answer sentences."""
+    """Rerank passages by their best sentence, choose the answer sentences, and decide
+    whether they answer: no hard check fails (see `scoring.Check`) and the calibrated
+    confidence reaches `min_confidence` (default: the shipped operating point)."""
     if not passages:
         return Selection([], [], None, 0.0, [])
     prof = profile(question, idf, context)
@@ -178,15 +249,94 @@ def select(
         ),
         None,
     )
+    calibration = calibration or default_calibration()
+    threshold = calibration.min_confidence if min_confidence is None else min_confidence
+
+    verdict = check(prof, best, ranked, idf)
+    values = features(prof, best, ranked, verdict)
+    confidence = calibration.confidence(values)
+
+    def stands(other: Candidate) -> bool:
+        """Another document's sentence joins only when it would answer on its own, nearly
+        as surely as the best one."""
+        own = check(prof, other, ranked, idf)
+        floor = max(threshold, OTHER_SOURCE_CONFIDENCE, OTHER_SOURCE_RATIO * confidence)
+        return not own.hard_fail and calibration.confidence(
+            features(prof, other, ranked, own)) >= floor
+
     if other_source is not None:
-        chosen.append(_antecedent(prof, other_source, ranked) or other_source)
+        if _addresses(prof, other_source, best, ranked, chosen) and stands(other_source):
+            extra = _antecedent(prof, other_source, ranked)
+            chosen.extend(c for c in (extra, other_source) if c is not None
+                          and (c is other_source or _addresses(prof, c, best, ranked, chosen)))
     elif antecedent is None:
         runner_up = next(
-            (c for c in ranked[1:3] if _fits(best, c, prof)), None
+            (c for c in ranked[1:3]
+             if _fits(best, c, prof) and _addresses(prof, c, best, ranked, chosen)),
+            None,
         )
         if runner_up is not None:
             chosen.append(runner_up)
-    return Selection(kept, chosen, best, evidence(best, prof), ranked)
+    answered = (confidence >= threshold and not verdict.hard_fail
+                and support(best, prof) >= MIN_SUPPORT)
+    return Selection(
+        kept, chosen, best, evidence(best, prof), ranked,
+        confidence=confidence,
+        answered=answered,
+        missing=None if answered else missing_line(prof, verdict, best, ranked, idf),
+        features=values,
+        check=verdict,
+    )
+
+
+_NUMBER_NOUN = re.compile(
+    r"\b(budget|cost|price|salary|headcount|funding|fee|sum|figure|tally|turnout|score|"
+    r"population|total|share|percentage|margin|vote|fine|size|amount|rate)s?\b", re.I
+)
+_HOW_MANY = re.compile(r"\bhow (many|much) (\w+)", re.I)
+
+
+def _subject(prof: QuestionProfile, best: Candidate, ranked: list[Candidate]) -> str:
+    """What the documents do mention: the question's names found near the best sentence,
+    or else its weightiest words found there, in the question's order."""
+    near = " ".join(c.text for c in context_of(best, ranked)) + " " + best.passage.title
+    names = [n for n in name_phrases(prof.text) if all(
+        w.lower() in near.lower() for w in n.split())]
+    if names:
+        return " and ".join(dict.fromkeys(names))
+    near_terms = set(content_terms(near))
+    words = [w for w in re.findall(r"[\w'’-]+", prof.text)
+             if (stems := content_terms(w)) and stems[0] in near_terms]
+    if not words:
+        return ""
+    top = sorted(words, key=lambda w: -prof.weights.get(content_terms(w)[0], 0.0))[:2]
+    return "the " + " ".join(w for w in words if w in top)
+
+
+def missing_line(
+    prof: QuestionProfile, verdict: Check, best: Candidate, ranked: list[Candidate], idf: Idf
+) -> str | None:
+    """One line naming what no document supports, when that is one thing."""
+    unknown = [c for c in verdict.missing if c.kind != "ordinal"
+               and all(idf.df(s) == 0 for s in content_terms(c.text)) and content_terms(c.text)]
+    if len(unknown) == 1:
+        return f"None of the documents mentions {unknown[0].text}."
+    subject = _subject(prof, best, ranked)
+    if len(verdict.missing) == 1 and subject:
+        return f"No passage about {subject} mentions {verdict.missing[0].text}."
+    if not verdict.missing and verdict.type_missing and subject:
+        asked = verdict.asked
+        if asked == "number":
+            many = _HOW_MANY.search(prof.text)
+            noun = _NUMBER_NOUN.search(prof.text)
+            what = (f"how {many.group(1).lower()} {many.group(2)}" if many
+                    else f"its {noun.group(1).lower()}" if noun else "the figure asked for")
+        else:
+            what = {"date": "when", "who": "who", "where": "where",
+                    "acronym": "what it stands for"}.get(asked, "")
+        if what:
+            return f"The documents mention {subject}, but not {what}."
+    return None
 
 
 def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:
@@ -208,6 +358,107 @@ def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:
     return " ".join(parts), citations
 
 
+# --- comparisons --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: its label and the sentence that speaks for it."""
+
+    label: str
+    sentence: Candidate | None
+    confidence: float
+    passages: list[Passage]
+
+
+_MONTH_NAMES = ("January February March April May June July August September October "
+                "November December").split()
+
+
+def _date_words(value: str) -> str:
+    """A document's ISO date also as words ("2025-06-06": "June 6, 2025")."""
+    match = re.match(r"^(\d{4})-(\d{2})(?:-(\d{2}))?", value)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return value
+    month = _MONTH_NAMES[int(match.group(2)) - 1]
+    day = f" {int(match.group(3))}," if match.group(3) else ""
+    return f"{value} {month}{day} {match.group(1)} {month} {match.group(1)}"
+
+
+def _about(side: str, candidate: Candidate) -> int:
+    """How surely the candidate's document speaks of the side: 2 when its title and date
+    hold every name, number and year the side states, 1 when its passage does, else 0."""
+    stated = side_constraints(side)
+    heading = " ".join((candidate.passage.title,
+                        _date_words(str(candidate.passage.metadata.get("date") or ""))))
+    if all(c.supported_by(heading) for c in stated):
+        return 2
+    where = f"{candidate.passage.text} {heading}"
+    return 1 if all(c.supported_by(where) for c in stated) else 0
+
+
+def _furniture(candidate: Candidate) -> bool:
+    """A headline, a URL or byline line: never an answer on its own."""
+    text = candidate.text.strip()
+    return is_headline(candidate) or bool(_FURNITURE.match(text)) or len(text.split()) < 4
+
+
+_FURNITURE = re.compile(r"^(url|source|by|posted|published|updated|photo|image)\b[^.]{0,40}[:\s]"
+                        r"|^\S*https?://", re.I)
+
+
+def pick_side(label: str, query: str, selection: Selection, taken: list[Candidate]) -> Side:
+    """The sentence that best speaks for one side: among the side's own best sentences,
+    those from a document about the side (by its title and date first, else its passage),
+    not already cited for the other side (another document preferred); of those scoring
+    nearly as well as the best, the earliest in its document. None when no document
+    supports the side."""
+    if not side_constraints(query):
+        best = selection.best if selection.answered else None
+        return Side(label, best, selection.confidence, selection.passages)
+    fitting = [(c, _about(query, c)) for c in selection.ranked[:SIDE_CANDIDATES]
+               if c.own > 0 and not _furniture(c) and not any(t.text == c.text for t in taken)]
+    fitting = [(c, a) for c, a in fitting if a > 0]
+    used = {t.passage.source for t in taken}
+    if fitting:
+        surest = max(a for _, a in fitting)
+        fitting = [(c, a) for c, a in fitting if a == surest]
+    fresh = [c for c, _ in fitting if c.passage.source not in used] or [c for c, _ in fitting]
+    top = max((c.score for c in fresh), default=0.0)
+    leads = sorted((c for c in fresh if c.score >= SIDE_LEAD_RATIO * top), key=lambda c: c.start)
+    chosen = leads[0] if leads else None
+    return Side(label, chosen, selection.confidence if chosen else 0.0, selection.passages)
+
+
+def compose_comparison(sides: list[Side]) -> tuple[bool, str, list[Citation], str | None]:
+    """One cited sentence per side, labelled; a side no document supports is said so."""
+    supported = [s for s in sides if s.sentence is not None]
+    if not supported:
+        return False, NO_ANSWER, [], None
+    citations: list[Citation] = []
+    parts: list[str] = []
+    missing = [s.label for s in sides if s.sentence is None]
+    for side in sides:
+        if side.sentence is None:
+            parts.append(f"{side.label}: the documents don't say.")
+            continue
+        c = side.sentence
+        n = len(citations) + 1
+        citations.append(Citation(n=n, source=c.passage.source, title=c.passage.title,
+                                  quote=c.text, start=c.start, end=c.end))
+        parts.append(f"{side.label}: {c.text} [{n}]")
+    line = f"None of the documents answers this for {missing[0]}." if missing else None
+    return True, " ".join(parts), citations, line
+
+
+def merge_passages(lists: list[list[Passage]], k: int = PASSAGES) -> list[Passage]:
+    """The sides' passages interleaved, best first, each once."""
+    merged: dict[str, Passage] = {}
+    for rank in range(max((len(x) for x in lists), default=0)):
+        for items in lists:
+            if rank < len(items):
+                merged.setdefault(items[rank].id, items[rank])
+    return list(merged.values())[:k]
 def place(passage: Passage, start: int) -> tuple[str, int | None]:
     """The heading path and the page (PDF) at document offset `start` in a passage."""
     from attache.index.documents.structure import located

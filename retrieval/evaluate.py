@@ -1,9 +1,13 @@
 """`attache eval`: run a question file through the service and measure the answers.
 
 Question files are JSON lines with `question` (and optionally `id`), plus either
-SQuAD-style gold answers (`answers`, `doc`) or the seeds format (`expect_any` with
-`expect_source`, or `expect_refusal`), or what `attache feedback export` writes
-(`expect_sources`: an answer citing every one of them; `recheck`: only reported).
+SQuAD-style gold answers (`answers`, `doc`), the seeds format (`expect_any` with
+`expect_source`), a comparison (`expect_sources`, every one cited, and `expect_any_each`,
+one list of strings per side, any of which must be in the answer), or a refusal check
+(`"impossible": true` as in SQuAD 2.0, or `"expect_refusal": true`).
+
+Scored the SQuAD 2.0 way: answerable questions answered right, unanswerable ones
+refused, overall accuracy, and the expected calibration error of `confidence`.
 """
 
 from __future__ import annotations
@@ -64,6 +68,14 @@ class Scores:
     checked: int = 0  # questions with seeds-style expectations
     passed: int = 0
     failures: list[str] = field(default_factory=list)
+    answerable: int = 0
+    answerable_right: int = 0
+    unanswerable: int = 0
+    unanswerable_refused: int = 0
+    comparisons: int = 0
+    comparisons_passed: int = 0
+    # (confidence, right) of every answer given whose rightness is known
+    calibration: list[tuple[float, bool]] = field(default_factory=list)
 
     def summary(self) -> EvalSummary:
         def share(n: int, d: int) -> float | None:
@@ -94,7 +106,37 @@ class Scores:
         if self.checked:
             data.update(passed=self.passed, checked=self.checked,
                         pass_rate=share(self.passed, self.checked))
+        if self.answerable:
+            data.update(answerable=self.answerable,
+                        answerable_right=share(self.answerable_right, self.answerable))
+        if self.unanswerable:
+            data.update(unanswerable=self.unanswerable,
+                        unanswerable_refused=share(self.unanswerable_refused, self.unanswerable))
+        if self.comparisons:
+            data.update(comparisons=self.comparisons, comparisons_passed=self.comparisons_passed)
+        judged = self.answerable + self.unanswerable + self.comparisons
+        if judged:
+            right = self.answerable_right + self.unanswerable_refused + self.comparisons_passed
+            data["overall_accuracy"] = share(right, judged)
+        if self.calibration:
+            data["ece"] = round(expected_calibration_error(self.calibration), 4)
         return EvalSummary(**data)
+
+
+def expected_calibration_error(pairs: list[tuple[float, bool]], bins: int = 10) -> float:
+    """Σ over equal-width confidence bins of (share of answers in the bin) × |accuracy in
+    the bin − mean confidence in the bin|."""
+    if not pairs:
+        return 0.0
+    total = 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [(p, r) for p, r in pairs if low <= p < high or (b == bins - 1 and p == 1.0)]
+        if inside:
+            accuracy = sum(r for _, r in inside) / len(inside)
+            mean = sum(p for p, _ in inside) / len(inside)
+            total += len(inside) * abs(accuracy - mean)
+    return total / len(pairs)
 
 
 def judge(item: dict[str, Any], result: AskResult, scores: Scores) -> dict[str, bool]:
@@ -125,9 +167,29 @@ def judge(item: dict[str, Any], result: AskResult, scores: Scores) -> dict[str, 
         scores.answer_hit += verdict["answer_hit"]
     if item.get("recheck"):
         verdict["answered"] = result.answered
-    if "expect_any" in item or item.get("expect_refusal") or item.get("expect_sources"):
+    impossible = bool(item.get("impossible") or item.get("expect_refusal"))
+    right: bool | None = None
+    if item.get("answers") and not impossible:
+        right = verdict["answer_hit"]
+    if "expect_sources" in item:
+        cited = {c.source for c in result.citations}
+        each = item.get("expect_any_each") or []
+        ok = (
+            result.answered
+            and all(source in cited for source in item["expect_sources"])
+            and all(any(w.lower() in answer.lower() for w in side) for side in each)
+        )
+        verdict["passed"] = ok
+        if "expect_any_each" in item:  # a comparison (else: answered from these sources)
+            scores.comparisons += 1
+            scores.comparisons_passed += ok
         scores.checked += 1
-        if item.get("expect_refusal"):
+        scores.passed += ok
+        right = ok
+        if not ok:
+            scores.failures.append(f"{item['id']}: {item['question']}")
+    elif "expect_any" in item or impossible:
+        if impossible:
             ok = not result.answered
         elif "expect_any" not in item:
             cited = {c.source for c in result.citations}
@@ -140,10 +202,23 @@ def judge(item: dict[str, Any], result: AskResult, scores: Scores) -> dict[str, 
                 and any(w in answer.lower() for w in wanted)
                 and (source is None or any(c.source == source for c in result.citations))
             )
-        verdict["passed"] = ok
-        scores.passed += ok
-        if not ok:
-            scores.failures.append(f"{item['id']}: {item['question']}")
+            right = ok if right is None else right and ok
+        if "expect_any" in item or item.get("expect_refusal"):
+            verdict["passed"] = ok
+            scores.checked += 1
+            scores.passed += ok
+            if not ok:
+                scores.failures.append(f"{item['id']}: {item['question']}")
+    if impossible:
+        scores.unanswerable += 1
+        scores.unanswerable_refused += not result.answered
+        verdict["refused"] = not result.answered
+        right = False
+    elif right is not None and "expect_any_each" not in item:
+        scores.answerable += 1
+        scores.answerable_right += right
+    if result.answered and right is not None and result.confidence is not None:
+        scores.calibration.append((result.confidence, bool(right)))
     return verdict
 
 

@@ -198,15 +198,54 @@ class Candidate:
     context: frozenset[str] = field(default_factory=frozenset)  # its list's terms
 
 
+def fold(text: str) -> str:
+    """Lower case without accents."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether b is a with at most one letter inserted, removed or replaced."""
+    if a == b:
+        return True
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:]
+    return a[i:] == b[i + 1:]
+
+
 class Idf:
     """Inverse document frequencies of stems over the indexed chunks."""
 
     def __init__(self, lexical: LexicalIndex | None) -> None:
         self._df: dict[str, int] = lexical.document_frequencies() if lexical else {}
         self.docs = max(1, len(lexical.ids) if lexical else 1)
+        self._folded: set[str] | None = None
 
     def df(self, stem: str) -> int:
         return self._df.get(stem, 0)
+
+    def known(self, stem: str) -> bool:
+        """Whether any chunk holds the stem, accents aside ("Mongke" for "Möngke"), or, for
+        a word of six letters or more, the stem misspelled by one letter ("Hatmanis" for
+        "Hartmanis")."""
+        if self._df.get(stem, 0):
+            return True
+        if self._folded is None:
+            self._folded = {fold(s) for s in self._df}
+        folded = fold(stem)
+        if folded in self._folded:
+            return True
+        return len(folded) >= 6 and any(_one_edit(folded, s) for s in self._folded
+                                        if abs(len(s) - len(folded)) <= 1 and s[:1] == folded[:1])
 
     def __call__(self, stem: str) -> float:
         df = self._df.get(stem, 0)

@@ -209,8 +209,7 @@ class Attache:
         return target.purge()
 
     def _answer(self, question: str, conversation: Conversation | None) -> Answer:
-        from attache.retrieval.answer import NO_ANSWER, Answer, cite, select
-        from attache.retrieval.search import CANDIDATES
+        from attache.retrieval.answer import NO_ANSWER, Answer, cite
 
         started = time.perf_counter()
         question = " ".join(question.split())
@@ -227,21 +226,19 @@ class Attache:
                     log.warning("LLM follow-up resolution failed: %s", exc)
             if context:
                 resolved = f"{question} ({context})"
-        retriever = self.retriever
-        vector = self.embedder.embed_query(resolved)
-        passages = retriever.search(resolved, CANDIDATES, vector=vector)
-        selection = select(
-            resolved if not context else question,
-            passages,
-            self._idf_for(retriever),
-            context=context,
-            query_vector=vector,
-            cache=self._analyses,
-        )
+        from attache.retrieval.question import comparison
 
+        compared = comparison(resolved) if not context else None
+        if compared is not None:
+            answer = self._compare(question, resolved, compared, started)
+            if conversation is not None:
+                conversation.add(question, resolved, answer.answer, answer.answered)
+            return answer
+        selection = self.select(resolved if not context else question, resolved, context)
         answered = selection.answered
         text, citations = cite(selection.sentences) if answered else ("", [])
-        if self.llm is not None and selection.passages:
+        if self.llm is not None and answered:
+            # the extractive selection decides whether to answer; the LLM writes it
             try:
                 answered, text, citations = self._llm_answer(resolved, selection)
             except Exception as exc:  # LLMError and anything unexpected: fall back
@@ -259,10 +256,63 @@ class Attache:
             resolved_question=resolved,
             note=note,
             evidence=selection.evidence,
+            confidence=selection.confidence,
+            missing=None if answered else selection.missing,
         )
         if conversation is not None:
             conversation.add(question, resolved, text, answered)
         return answer
+
+    def _compare(self, question: str, resolved: str, compared: Any, started: float) -> Answer:
+        """A comparison: each side searched and answered on its own, one cited sentence
+        per side, labelled; a side no document supports is said so."""
+        from attache.retrieval.answer import (
+            Answer,
+            compose_comparison,
+            merge_passages,
+            pick_side,
+        )
+
+        sides = []
+        for label, query in zip(compared.labels, compared.sides):
+            side_question = compared.question_for(query)
+            selection = self.select(side_question)
+            taken = [s.sentence for s in sides if s.sentence is not None]
+            sides.append(pick_side(label, query, selection, taken))
+        answered, text, citations, missing = compose_comparison(sides)
+        confidences = [s.confidence for s in sides if s.sentence is not None]
+        return Answer(
+            question=question,
+            answered=answered,
+            answer=text,
+            citations=citations,
+            passages=merge_passages([s.passages for s in sides]),
+            seconds=time.perf_counter() - started,
+            resolved_question=resolved,
+            confidence=min(confidences) if confidences else 0.0,
+            missing=missing,
+            sides=[s.label for s in sides],
+        )
+
+    def select(self, question: str, query: str | None = None, context: str = "") -> Selection:
+        """Retrieve passages for `query` (default: the question) and select the answer
+        sentences for `question`, with their confidence."""
+        from attache.retrieval.answer import select
+        from attache.retrieval.search import CANDIDATES
+
+        query = query or question
+        retriever = self.retriever
+        vector = self.embedder.embed_query(query)
+        passages = retriever.search(query, CANDIDATES, vector=vector)
+        return select(
+            question,
+            passages,
+            self._idf_for(retriever),
+            context=context,
+            query_vector=vector,
+            cache=self._analyses,
+            min_confidence=self.settings.min_confidence,
+        )
 
     def _llm_answer(self, question: str, selection: Selection) -> tuple[bool, str, list[Any]]:
         """The LLM's answer, its markers renumbered to citations quoting the documents."""

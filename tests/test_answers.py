@@ -343,3 +343,122 @@ def test_repository_seeds_are_the_shared_seeds_verbatim():
         pytest.skip("../shared is not beside this checkout")
     for path in (folder / "seeds").iterdir():
         assert (ROOT / "seeds" / path.name).read_bytes() == path.read_bytes()
+
+
+# --- answerability, confidence, comparisons ---------------------------------------------
+
+DATA = ROOT / "tests" / "data"
+
+
+def _questions(name: str) -> list[dict]:
+    from attache.retrieval.evaluate import read_questions
+
+    return read_questions(DATA / name)
+
+
+def test_a_reworded_question_is_carried_by_meaning(service):
+    answer = service.ask("Which software maker raised the alarm about Russian hackers?")
+    assert answer.answered and "Microsoft has warned" in answer.answer
+    assert [c.source for c in answer.citations] == [BLINKEN]  # nothing added from the other
+
+
+def test_no_padding_from_another_article(service):
+    answer = service.ask("What did Microsoft warn about?")
+    assert answer.answered and "Microsoft" in answer.answer
+    assert all(c.source == BLINKEN for c in answer.citations)
+    assert "theft of sensitive data" not in answer.answer
+
+
+def test_a_missing_figure_is_refused_with_a_line_naming_it(service):
+    answer = service.ask("What was the CSET bureau's budget?")
+    assert not answer.answered and answer.answer == NO_ANSWER and answer.citations == []
+    assert answer.missing == "The documents mention CSET, but not its budget."
+    assert answer.passages  # the closest passages still show
+    result = answer.to_result()
+    assert result.missing == answer.missing and 0.0 <= result.confidence < 0.5
+
+
+def test_a_year_no_document_mentions_is_named(service):
+    answer = service.ask("What did Blinken announce in 2019?")
+    assert not answer.answered
+    assert answer.missing == "None of the documents mentions 2019."
+
+
+def test_a_comparison_cites_one_sentence_per_side(service):
+    answer = service.ask("How do the Pompeo and Blinken plans differ?")
+    assert answer.answered and answer.sides == ["Pompeo", "Blinken"]
+    assert [c.source for c in answer.citations] == [POMPEO, BLINKEN]
+    assert answer.answer.startswith("Pompeo: ") and " Blinken: " in answer.answer
+    assert "CSET" in answer.citations[0].quote
+
+
+def test_a_comparison_refuses_only_the_side_without_support(service):
+    answer = service.ask("What did Pompeo and Google each announce?")
+    assert answer.answered and [c.source for c in answer.citations] == [POMPEO]
+    assert "Google: the documents don't say." in answer.answer
+    assert answer.missing == "None of the documents answers this for Google."
+
+
+def test_no_answer_cites_the_same_text_twice(service):
+    for item in _questions("seeds-answerable.jsonl") + _questions("seeds-reworded.jsonl"):
+        answer = service.ask(item["question"])
+        spans = [(c.source, c.start, c.end) for c in answer.citations]
+        assert len(spans) == len(set(spans)), item["question"]
+        assert len({c.quote for c in answer.citations}) == len(spans)
+
+
+@pytest.mark.parametrize("name, at_least", [
+    ("seeds-answerable.jsonl", 18),  # answered right
+    ("seeds-silent.jsonl", 15),  # refused
+    ("seeds-unanswerable.jsonl", 17),  # refused
+    ("offtopic.jsonl", 79),  # refused
+    ("seeds-reworded.jsonl", 4),  # answered right
+    ("seeds-comparisons.jsonl", 3),  # both sides right
+])
+def test_seed_question_sets(service, name, at_least):
+    from attache.retrieval.evaluate import run
+
+    questions = _questions(name)
+    *_, (_, scores) = run(questions, lambda q: service.ask(q).to_result())
+    assert scores.passed >= at_least, scores.failures
+
+
+def test_confidence_and_the_operating_point(seeds_index, embedder):
+    question = "Who approved the creation of CSET?"
+    answer = Attache(seeds_index, embedder=embedder).ask(question)
+    assert answer.answered and 0.0 < answer.confidence <= 1.0
+    strict = Settings(**{**seeds_index.model_dump(), "min_confidence": 0.99})
+    refused = Attache(strict, embedder=embedder).ask(question)
+    assert not refused.answered and refused.confidence == pytest.approx(answer.confidence)
+
+
+def test_eval_scores_the_squad2_way(run_cli, cli_env, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    lines = [
+        {"id": "a", "question": "Who approved the creation of CSET?", "answers": ["Pompeo"],
+         "doc": POMPEO, "impossible": False},
+        {"id": "b", "question": "What was the CSET bureau's budget?", "answers": [],
+         "impossible": True},
+        {"id": "c", "question": "What is the capital of France?", "expect_refusal": True},
+        {"id": "d", "question": "How do the Pompeo and Blinken plans differ?",
+         "expect_sources": [POMPEO, BLINKEN], "expect_any_each": [["CSET"], ["Blinken"]]},
+    ]
+    questions.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    out = tmp_path / "rows.jsonl"
+    summary = cli_json(run_cli("eval", str(questions), "--out", str(out), "--json", env=cli_env))
+    assert summary["answerable"] == 1 and summary["answerable_right"] == 1.0
+    assert summary["unanswerable"] == 2 and summary["unanswerable_refused"] == 1.0
+    assert summary["comparisons"] == 1 and summary["comparisons_passed"] == 1
+    assert summary["overall_accuracy"] == 1.0 and 0.0 <= summary["ece"] <= 1.0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(0.0 <= r["confidence"] <= 1.0 for r in rows)
+    assert rows[1]["missing"] and rows[1]["verdict"]["refused"] is True
+    assert rows[3]["sides"] == ["Pompeo", "Blinken"]
+
+
+def test_expected_calibration_error():
+    from attache.retrieval.evaluate import expected_calibration_error
+
+    assert expected_calibration_error([(0.9, True)] * 9 + [(0.9, False)]) == pytest.approx(0.0)
+    assert expected_calibration_error([(0.9, False)] * 10) == pytest.approx(0.9)
+    assert expected_calibration_error([(0.25, True), (0.75, False)]) == pytest.approx(0.75)

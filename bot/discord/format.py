@@ -303,6 +303,8 @@ class OutgoingMessage:
 def answer_text(answer: Answer) -> str:
     """The answer with its [n] markers, safe to post."""
     text = safe_text(answer.answer)
+    if getattr(answer, "missing", None):  # what no document supports, after the refusal
+        text = f"{text}\n{safe_text(answer.missing)}"
     if answer.note:
         text = f"{text}\n{LLM_FALLBACK_NOTE}"
     return text

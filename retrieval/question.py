@@ -1,0 +1,220 @@
+"""What a question asks for and what it states: the kind of answer it wants, the
+specific constraints an answer must support (names, numbers, years, ordinals), and,
+for a comparison, its two sides.
+
+Everything here is plain text analysis of the question, no index needed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from attache.retrieval.extractive import STOPWORDS
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+# Words that start a question or are capitalised only for emphasis: never a name.
+_NOT_NAMES = frozenset(
+    """what which who whom whose when where why how is are was were do does did can could
+    will would should in on at of for to from by with the a an and or if i""".split()
+)
+
+ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
+    "last": -1,
+}
+_ORDINAL = re.compile(r"\b(" + "|".join(ORDINALS) + r"|\d+(?:st|nd|rd|th))\b", re.I)
+_NUMERAL = re.compile(r"(?<![\w-])(\d[\d,.]*\d|\d)(?:'?s)?(?![\w-])")
+_YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")
+_NUMBER_WORDS = dict(enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split()))
+
+# "In what year", "on what date", "by what vote": what a question asks for, by its
+# wording, beyond `extractive.question_kind`.
+_DATE_ASK = re.compile(
+    r"^\s*when\b|\b(what|which) (year|date|day|month|century|decade|time)\b|\bon what date\b"
+    r"|\bin what year\b", re.I
+)
+_NUMBER_ASK = re.compile(
+    r"\bhow (many|much)\b|\bby what (vote|margin|count|majority)\b|\b(what|which) (share|"
+    r"percentage|percent|proportion|fraction|margin|sum|amount|number|vote count|tally)\b", re.I
+)
+# "What was the bureau's budget?": a figure, named in lower case (not "Ned Price").
+_FIGURE_ASK = re.compile(r"^\s*(?:[Ww]hat|[Hh]ow)\b.*\b(budget|cost|price|salary|headcount|"
+                         r"funding|fee|population|turnout)s?\b")
+@dataclass(frozen=True)
+class Constraint:
+    """Something the question states that an answer must support."""
+
+    kind: str  # "name", "number", "year", "ordinal"
+    text: str  # as the question writes it
+    forms: tuple[str, ...]  # lower-case forms, any of which supports it
+
+    def supported_by(self, text: str) -> bool:
+        lowered = text.lower()
+        words = set(_WORD.findall(lowered))
+        for form in self.forms:
+            if " " in form or not form.isalnum():
+                if form in lowered:
+                    return True
+            elif form in words:
+                return True
+        return False
+
+
+def name_phrases(question: str) -> list[str]:
+    """Runs of capitalised words past the question's first word ("Quad Senior Cyber
+    Group", "Pompeo"), split at stopwords."""
+    tokens = list(re.finditer(r"[A-Za-z][\w'’.-]*", question))
+    phrases: list[list[str]] = []
+    current: list[str] = []
+    for i, match in enumerate(tokens):
+        word = match.group(0).rstrip(".")
+        bare = re.sub(r"['’]s$", "", word)
+        capital = word[:1].isupper() and i > 0 and bare.lower() not in _NOT_NAMES
+        if capital and bare.lower() not in STOPWORDS:
+            current.append(bare)
+            continue
+        if current:
+            phrases.append(current)
+            current = []
+    if current:
+        phrases.append(current)
+    return [" ".join(p) for p in phrases]
+
+
+def constraints(question: str) -> list[Constraint]:
+    """The names, numbers, years and ordinals the question states."""
+    found: list[Constraint] = []
+    for phrase in name_phrases(question):
+        # each word of a name must be supported ("King Charles III": all three)
+        for word in phrase.split():
+            if len(word) < 2 or word.lower() in ORDINALS:
+                continue
+            found.append(Constraint("name", word, (word.lower(),)))
+    for match in _NUMERAL.finditer(question):
+        raw = match.group(1)
+        bare = raw.replace(",", "")
+        forms = {raw.lower(), bare}
+        if bare.isdigit() and len(bare) > 3:
+            forms.add(f"{int(bare):,}")
+        if match.group(0).lower().endswith("s") and bare.isdigit() and len(bare) == 4:
+            # "the 1700s": also "the 18th century"; "the 1990s": also "the 1990s"
+            century = int(bare[:2]) + 1
+            if bare.endswith("00"):
+                forms.add(f"{century}{_suffix(century)} century")
+                forms.add(f"{century}{_suffix(century)} and")  # "17th and 18th centuries"
+                forms.add(f"{century}{_suffix(century)} centuries")
+        if bare.isdigit() and int(bare) in _NUMBER_WORDS:
+            forms.add(_NUMBER_WORDS[int(bare)])
+        kind = "year" if _YEAR.match(bare) else "number"
+        found.append(Constraint(kind, match.group(0), tuple(sorted(forms))))
+    for match in _ORDINAL.finditer(question):
+        word = match.group(1).lower()
+        if word == "last":
+            continue
+        value = ORDINALS.get(word)
+        forms = {word}
+        if value is None:
+            value = int(re.sub(r"\D", "", word))
+        forms.update({f"{value}{_suffix(value)}"})
+        forms.update(k for k, v in ORDINALS.items() if v == value)
+        found.append(Constraint("ordinal", match.group(0), tuple(sorted(forms))))
+    unique: dict[tuple[str, str], Constraint] = {}
+    for item in found:
+        unique.setdefault((item.kind, item.text.lower()), item)
+    return list(unique.values())
+
+
+def side_constraints(side: str) -> list[Constraint]:
+    """The constraints a comparison's side states ("Pompeo", "March 2024"): its first word
+    counts too, as it does not open a question."""
+    return constraints(f"About {side}")
+
+
+def _suffix(n: int) -> str:
+    if 10 <= n % 100 <= 20:
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
+def asks_for(question: str, kind: str) -> str:
+    """The kind of answer asked for, refined: "date" and "number" by wording, else the
+    extractive kind ("who", "where", "acronym", "reaction", "other")."""
+    if _NUMBER_ASK.search(question) or _FIGURE_ASK.search(question):
+        return "number"
+    if _DATE_ASK.search(question):
+        return "date"
+    return kind if kind in ("who", "where", "acronym", "reaction") else "other"
+
+
+# --- comparisons -------------------------------------------------------------------
+
+_SIDE = r"(?P<a>[^?]+?)\s+(?:and|with|versus|vs\.?)\s+(?P<b>[^?]+?)"
+_COMPARISONS = (
+    re.compile(r"^\s*how (?:do|does|did|will|would) (?:the )?" + _SIDE
+               + r"\s+(?:each\s+)?(?:differ|compare|contrast|diverge)\b(?P<rest>[^?]*)", re.I),
+    re.compile(r"^\s*(?:what|how)(?:\s+(?:is|are|was|were|do|does|did|has|have|will))?\b"
+               r"(?P<mid>[^?]*?)\b(?:differ(?:ence|ences)?|changed?|contrast)\s+between\s+"
+               r"(?P<a>[^?]+?)\s+(?:and|with|versus|vs\.?)\s+(?P<b>[^?]+)$", re.I),
+    re.compile(r"^\s*how (?:do|does|did) (?:the )?(?P<a>[^?]+?) compare (?:with|to) "
+               r"(?P<b>[^?]+?)(?P<rest>\s+(?:on|in)\s[^?]*)?$", re.I),
+    re.compile(r"^\s*what (?:did|do|does|will) " + _SIDE
+               + r"\s+each\s+(?P<rest>[^?]+)", re.I),
+    re.compile(r"^\s*compare\s+" + _SIDE + r"(?P<rest>[^?]*)", re.I),
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    sides: tuple[str, str]  # what to search for each side ("Pompeo plans")
+    topic: str  # the rest of the question, shared by both sides
+    labels: tuple[str, str] = ("", "")  # the sides as the question names them ("Pompeo")
+
+    def question_for(self, side: str) -> str:
+        return f"{side} {self.topic}".strip()
+
+
+def comparison(question: str) -> Comparison | None:
+    """The two sides of "How do X and Y differ?", "What did X and Y each announce?",
+    "How did … change between X and Y?"; None for any other question."""
+    text = question.strip().rstrip("?").strip()
+    for pattern in _COMPARISONS:
+        match = pattern.search(text)
+        if not match:
+            continue
+        a, b = match.group("a").strip(" ,"), match.group("b").strip(" ,")
+        groups = match.groupdict()
+        topic = " ".join(
+            part.strip() for part in (groups.get("mid") or "", groups.get("rest") or "")
+            if part and part.strip()
+        )
+        if all(w.lower() in STOPWORDS for w in _WORD.findall(topic)):
+            topic = ""
+        labels = (a, b)
+        a, b = _share_head(a, b)
+        if a != labels[0] and not a.startswith(labels[1]):
+            # the noun after the second side was shared: label the sides without it
+            labels = (labels[0], labels[1].rsplit(" ", 1)[0])
+        if not a or not b or a.lower() == b.lower():
+            continue
+        return Comparison((a, b), topic, labels)
+    return None
+
+
+def _share_head(a: str, b: str) -> tuple[str, str]:
+    """ "the Pompeo and Blinken plans": the noun after the second side belongs to both;
+    "CyberScoop's February 2025 and June 2025 reports": the owner before the first too."""
+    a_words, b_words = a.split(), b.split()
+    possessive = re.compile(r"['’]s$")
+    if len(a_words) == 1 and len(b_words) > 1:
+        tail = b_words[-1]
+        if tail.lower() not in STOPWORDS and not tail[:1].isupper() and not tail[:1].isdigit():
+            a = f"{a} {tail}"
+    if len(a_words) > 1 and possessive.search(a_words[0]) \
+            and not any(possessive.search(w) for w in b_words):
+        b = f"{a_words[0]} {b}"
+    return a, b

@@ -1,0 +1,344 @@
+"""Answerability: does the best sentence answer what the question asks?
+
+Two layers:
+- checks (`Check`): a constraint the question states (a name, number, year or ordinal)
+  that neither the sentence nor its immediate context (the sentences beside it, the
+  document's title) supports; the kind of answer asked for (a date for "when", a number
+  for "how many", a name for "who", a place for "where") absent from the sentence; a
+  headline alone. A failed hard check refuses whatever the rest says.
+- a calibrated confidence: a logistic regression over a dozen explainable features
+  (`FEATURES`) giving the probability that the answer is right, fitted on SQuAD 2.0
+  questions (half of them unanswerable) and on questions written for the seeds, by
+  `retrieval/calibration/fit.py`; its coefficients ship in `calibration/model.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from attache.retrieval.extractive import (
+    _MONTHS,
+    _NUMBER,
+    _TIME_WORDS,
+    _YEAR,
+    content_terms,
+)
+from attache.retrieval.question import Constraint, asks_for, constraints
+
+if TYPE_CHECKING:
+    from attache.retrieval.extractive import Candidate, Idf, QuestionProfile
+
+# Each feature, what it measures (all computed on the best sentence):
+FEATURES: dict[str, str] = {
+    "own": "share of the question's term weight (IDF) the sentence itself holds",
+    "coverage": "the same, counting terms found elsewhere in its passage for less",
+    "semantic": "cosine similarity of the sentence's and the question's vectors",
+    "unknown": "share of the question's term weight on terms no document contains",
+    "heaviest_missing": "weight share of the heaviest question term absent from the sentence "
+                        "and its neighbours",
+    "names_missing": "share of the names the question states that the sentence, its "
+                     "neighbours and the title do not mention",
+    "numbers_missing": "share of the numbers and years the question states that are not there",
+    "ordinal_missing": "1 when an ordinal the question states (\"fourth\") is not there",
+    "type_missing": "1 when the kind of answer asked for (date, number, name, place) is absent",
+    "margin": "how far the best sentence's score is above the next sentence's",
+    "dense": "the passage's cosine similarity to the question",
+    "title_only": "1 when the sentence is the document's headline",
+    "unknown_name": "1 when a name the question states is in no document",
+    "negation": "1 when the question says \"not\" or \"never\" and the sentence and its "
+                "neighbours do not",
+}
+
+FEATURES.update({
+    "missing_count": "how many of the question's content words the sentence, its neighbours "
+                     "and the title lack (log 1 + n)",
+    "antonym": "1 when the question holds a word whose opposite the sentence's context holds "
+               "instead (abstract/concrete, north/south, before/after …)",
+    "modifier_missing": "1 when a restricting word of the question (only, least, most, "
+                        "never, always, every) is not in the sentence's context",
+    "answer_room": "how many content words the sentence adds to the question's (log 1 + n)",
+    "asks_date": "1 when a date is asked for",
+    "asks_number": "1 when a number is asked for",
+    "asks_who": "1 when a person is asked for",
+    "slot_swap": "1 when a question word the sentence lacks sits between two question words "
+                 "the sentence holds with other words between them (\"the concrete question\" "
+                 "against \"the abstract question\")",
+    "edge_swap": "1 when a question word the sentence lacks follows (or precedes) a question "
+                 "word the sentence holds, where the sentence has a word the question lacks",
+})
+
+
+def _slots(question: list[str], sentence: list[str]) -> tuple[bool, bool]:
+    """Swapped words: a question word absent from the sentence whose neighbours in the
+    question are in the sentence around something else."""
+    where = {w: i for i, w in enumerate(sentence)}
+    asked = set(question)
+    inside = edge = False
+    for i, word in enumerate(question):
+        if word in where:
+            continue
+        before = question[i - 1] if i > 0 else None
+        after = question[i + 1] if i + 1 < len(question) else None
+        j = where.get(before) if before else None
+        k = where.get(after) if after else None
+        if j is not None and k is not None and 1 < k - j <= 3:
+            if any(w not in asked for w in sentence[j + 1:k]):
+                inside = True
+        if j is not None and j + 1 < len(sentence) and sentence[j + 1] not in asked:
+            edge = True
+        if k is not None and k > 0 and sentence[k - 1] not in asked:
+            edge = True
+    return inside, edge
+
+# Opposites a reworded question may swap in: the question names one, the sentence the other.
+_OPPOSITES = [
+    ("abstract", "concrete"), ("public", "private"), ("before", "after"), ("first", "last"),
+    ("north", "south"), ("east", "west"), ("northern", "southern"), ("eastern", "western"),
+    ("upper", "lower"), ("more", "less"), ("most", "least"), ("increase", "decrease"),
+    ("larger", "smaller"), ("largest", "smallest"), ("higher", "lower"), ("highest", "lowest"),
+    ("positive", "negative"), ("true", "false"), ("legal", "illegal"), ("major", "minor"),
+    ("internal", "external"), ("ancient", "modern"), ("early", "late"), ("earlier", "later"),
+    ("earliest", "latest"), ("success", "failure"), ("successful", "unsuccessful"),
+    ("win", "lose"), ("won", "lost"), ("rise", "fall"), ("start", "end"), ("begin", "end"),
+    ("accept", "reject"), ("accepted", "rejected"), ("allow", "forbid"), ("open", "closed"),
+    ("inner", "outer"), ("maximum", "minimum"), ("strong", "weak"), ("stronger", "weaker"),
+    ("old", "new"), ("older", "newer"), ("long", "short"), ("longer", "shorter"),
+    ("wide", "narrow"), ("heavy", "light"), ("hot", "cold"), ("warm", "cool"), ("wet", "dry"),
+    ("rich", "poor"), ("common", "rare"), ("same", "different"), ("simple", "complex"),
+    ("easy", "difficult"), ("fast", "slow"), ("faster", "slower"), ("male", "female"),
+    ("men", "women"), ("king", "queen"), ("father", "mother"), ("son", "daughter"),
+    ("brother", "sister"), ("husband", "wife"), ("left", "right"), ("top", "bottom"),
+    ("domestic", "foreign"), ("import", "export"), ("include", "exclude"),
+    ("support", "oppose"), ("supported", "opposed"), ("agree", "disagree"), ("ally", "enemy"),
+    ("victory", "defeat"), ("gain", "loss"), ("buy", "sell"), ("bought", "sold"),
+    ("birth", "death"), ("born", "died"), ("entrance", "exit"), ("deterministic", "nondeterministic"),
+    ("upward", "downward"), ("above", "below"), ("inside", "outside"), ("export", "import"),
+    ("lowland", "highland"), ("urban", "rural"), ("civil", "military"), ("offensive", "defensive"),
+    ("attack", "defend"), ("attack", "defense"), ("direct", "indirect"), ("official", "unofficial"),
+    ("formal", "informal"), ("possible", "impossible"), ("solvable", "unsolvable"),
+    ("decidable", "undecidable"), ("lower", "raise"), ("decline", "growth"), ("least", "most"),
+    ("minority", "majority"), ("peace", "war"), ("worse", "better"), ("worst", "best"),
+]
+_MODIFIERS = re.compile(r"\b(only|least|most|never|always|every|all|none|sole|solely)\b", re.I)
+
+
+@lru_cache(maxsize=1)
+def _opposites() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for a, b in _OPPOSITES:
+        (sa,), (sb,) = content_terms(a) or [a], content_terms(b) or [b]
+        found.setdefault(sa, set()).add(sb)
+        found.setdefault(sb, set()).add(sa)
+    return found
+
+
+_NEGATION = re.compile(r"\b(not|never|no|none)\b|n['’]t\b", re.I)
+_NOT_NEGATION = re.compile(r"\bor not\b", re.I)
+
+# Ordinals that questions use loosely ("when did X first …").
+SOFT_ORDINALS = ("first",)
+# Kinds of answer the sentence must offer; see `_offers`.
+TYPED = ("date", "number", "who", "where", "acronym", "reaction")
+# Of those, the kinds whose absence refuses outright: a date, a number, the definition of
+# an acronym, the words of the one asked about ("what did X say").
+STRICT_TYPES = ("date", "number", "acronym", "reaction")
+# A sentence within this many characters of the best one, in the same passage, is its
+# immediate context.
+NEIGHBOURS = 1
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the question asks that the evidence lacks, if anything."""
+
+    missing: list[Constraint]  # stated constraints not supported near the sentence
+    type_missing: bool  # the kind of answer asked for is absent
+    asked: str  # the refined kind of answer asked for
+    title_only: bool
+    negated: bool = False  # the question says "not"/"never", the sentence's context does not
+    unknown_names: tuple[str, ...] = ()  # names the question states that no document contains
+
+    @property
+    def hard_fail(self) -> bool:
+        """Refuse whatever the confidence: a number, year or ordinal the question states
+        is not there, the date or number asked for is absent, the question negates what
+        the sentence's context does not, or the answer would be a headline alone."""
+        # "first" is often only "initially": a feature, not a hard check
+        strict = any(c.kind in ("number", "year") or (c.kind == "ordinal" and c.text.lower()
+                     not in SOFT_ORDINALS) for c in self.missing)
+        typed = self.type_missing and self.asked in STRICT_TYPES
+        return strict or self.title_only or typed or self.negated or bool(self.unknown_names)
+
+
+# "On what date", "in what year": a calendar date; a bare "when" takes "on Wednesday" too.
+_STRICT_DATE = re.compile(r"\b(what|which) (year|date|month)\b|\bon what date\b", re.I)
+_TALLY_ASK = re.compile(r"\bby what (vote|margin|majority|count)\b|\bvote (count|tally)\b", re.I)
+_TALLY = re.compile(r"\b\d+\s*(?:-|–|to)\s*\d+\b|\bunanimous(?:ly)?\b", re.I)
+_COUNTED = re.compile(r"\bhow many (\w+)", re.I)  # the thing counted, its first word
+_CLOCK = re.compile(r"\b\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d\b", re.I)
+
+
+def _offers(asked: str, text: str, question: str) -> bool:
+    if asked == "date":
+        if _YEAR.search(text) or _MONTHS.search(text) or _CLOCK.search(text):
+            return True
+        return not _STRICT_DATE.search(question) and bool(_TIME_WORDS.search(text))
+    if asked == "number":
+        if _TALLY_ASK.search(question):
+            return bool(_TALLY.search(text))
+        counted = _COUNTED.search(question)
+        if counted and _NUMBER.search(text):
+            # "how many employees": a number, and the employees it would count
+            stems = set(content_terms(counted.group(1)))
+            return not stems or bool(stems & set(content_terms(text)))
+        return bool(_NUMBER.search(text))
+    if asked in ("who", "where", "acronym", "reaction"):
+        from attache.retrieval.extractive import _type_match
+
+        kind = asked
+        return _type_match(kind, text, question) >= (1.0 if kind == "reaction" else 0.5)
+    return True
+
+
+def context_of(best: Candidate, ranked: Sequence[Candidate]) -> list[Candidate]:
+    """The best sentence and the sentences beside it in its passage."""
+    same = sorted(
+        (c for c in ranked if c.passage.id == best.passage.id), key=lambda c: c.start
+    )
+    index = next((i for i, c in enumerate(same) if c.start == best.start), None)
+    if index is None:
+        return [best]
+    return same[max(0, index - NEIGHBOURS): index + NEIGHBOURS + 1]
+
+
+def is_headline(best: Candidate) -> bool:
+    title = best.passage.title.strip()
+    text = best.text.strip()
+    return bool(title) and (text == title or (text.startswith(title) and len(text) < len(title) + 40))
+
+
+def check(
+    prof: QuestionProfile, best: Candidate, ranked: Sequence[Candidate], idf: Idf | None = None
+) -> Check:
+    near = context_of(best, ranked)
+    near_text = " ".join(c.text for c in near) + " " + best.passage.title
+    from attache.retrieval.extractive import _ordinal
+
+    position = getattr(best, "ordinal", 0)  # a list item's position in its list
+    missing = [
+        c for c in constraints(prof.text)
+        if not c.supported_by(near_text)
+        and not (c.kind == "ordinal" and position and _ordinal(c.text) == position)
+    ]
+    asked = asks_for(prof.text, prof.kind)
+    type_missing = asked in TYPED and not _offers(asked, best.text, prof.text)
+    negated = bool(_NEGATION.search(_NOT_NEGATION.sub("", prof.text))) and not any(
+        _NEGATION.search(c.text) for c in near)
+    unknown = tuple(
+        c.text for c in missing
+        if c.kind == "name" and idf is not None and len(c.text) > 2
+        and (stems := content_terms(c.text)) and not any(idf.known(s) for s in stems)
+    )
+    return Check(missing, type_missing, asked, is_headline(best), negated, unknown)
+
+
+def features(
+    prof: QuestionProfile, best: Candidate, ranked: Sequence[Candidate], verdict: Check
+) -> dict[str, float]:
+    near = context_of(best, ranked)
+    near_terms = set(content_terms(best.passage.title))
+    for c in near:
+        near_terms.update(c.terms)
+    total = prof.total
+    heaviest = max((w for s, w in prof.weights.items() if s not in near_terms), default=0.0)
+    stated = constraints(prof.text)
+
+    def share(kinds: tuple[str, ...]) -> float:
+        of_kind = [c for c in stated if c.kind in kinds]
+        if not of_kind:
+            return 0.0
+        return sum(1 for c in verdict.missing if c.kind in kinds) / len(of_kind)
+
+    runner = next((c.score for c in ranked if c is not best), 0.0)
+    opposites = _opposites()
+    question_terms = set(content_terms(prof.text))
+    swapped = any(
+        q not in near_terms and opposites.get(q, set()) & near_terms - question_terms
+        for q in question_terms
+    )
+    near_lower = " ".join(c.text for c in near).lower()
+    modifiers = {m.lower() for m in _MODIFIERS.findall(prof.text)}
+    asked = verdict.asked
+    inside, edge = _slots(content_terms(prof.text), content_terms(best.text))
+    return {
+        "slot_swap": float(inside),
+        "edge_swap": float(edge),
+        "missing_count": math.log1p(sum(1 for s in prof.weights if s not in near_terms)),
+        "antonym": float(swapped),
+        "modifier_missing": float(any(
+            not re.search(rf"\b{m}\b", near_lower) for m in modifiers)),
+        "answer_room": math.log1p(len(best.terms - question_terms)),
+        "asks_date": float(asked == "date"),
+        "asks_number": float(asked == "number"),
+        "asks_who": float(asked == "who"),
+        "own": best.own,
+        "coverage": best.coverage,
+        "semantic": max(best.semantic, 0.0),
+        "unknown": prof.unknown,
+        "heaviest_missing": heaviest / total,
+        "names_missing": share(("name",)),
+        "numbers_missing": share(("number", "year")),
+        "ordinal_missing": share(("ordinal",)),
+        "type_missing": float(verdict.type_missing),
+        "margin": best.score - runner,
+        "dense": max(best.passage.dense, 0.0),
+        "title_only": float(verdict.title_only),
+        "unknown_name": float(bool(verdict.unknown_names)),
+        "negation": float(verdict.negated),
+    }
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic regression: confidence = 1 / (1 + exp(-(bias + Σ w·(x - mean) / scale)))."""
+
+    names: tuple[str, ...]
+    weights: tuple[float, ...]
+    means: tuple[float, ...]
+    scales: tuple[float, ...]
+    bias: float
+    min_confidence: float = 0.5  # the operating point measured when fitting
+
+    @classmethod
+    def from_json(cls, data: dict) -> Calibration:
+        return cls(
+            names=tuple(data["features"]),
+            weights=tuple(float(w) for w in data["weights"]),
+            means=tuple(float(m) for m in data["means"]),
+            scales=tuple(float(s) for s in data["scales"]),
+            bias=float(data["bias"]),
+            min_confidence=float(data.get("min_confidence", 0.5)),
+        )
+
+    def confidence(self, values: dict[str, float]) -> float:
+        z = self.bias
+        for name, w, m, s in zip(self.names, self.weights, self.means, self.scales):
+            z += w * (values.get(name, 0.0) - m) / (s or 1.0)
+        z = max(-30.0, min(30.0, z))
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+@lru_cache(maxsize=1)
+def default_calibration() -> Calibration:
+    """The shipped coefficients (`retrieval/calibration/model.json`)."""
+    text = resources.files("attache.retrieval.calibration").joinpath("model.json").read_text(
+        encoding="utf-8"
+    )
+    return Calibration.from_json(json.loads(text))

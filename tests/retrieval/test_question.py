@@ -1,0 +1,81 @@
+"""Question analysis: the constraints a question states, what it asks for, comparisons."""
+
+from __future__ import annotations
+
+import pytest
+
+from attache.retrieval.extractive import question_kind
+from attache.retrieval.question import asks_for, comparison, constraints
+
+
+def stated(question: str) -> set[tuple[str, str]]:
+    return {(c.kind, c.text) for c in constraints(question)}
+
+
+def test_names_numbers_years_and_ordinals_are_constraints():
+    found = stated("Which country hosted the Quad Senior Cyber Group's meeting in 2024?")
+    assert {("name", "Quad"), ("name", "Group"), ("year", "2024")} <= found
+    assert ("ordinal", "fourth") in stated("What is the fourth priority of the plan?")
+    assert ("year", "1000's") in stated("Who gave their name to Normandy in the 1000's?")
+    assert ("number", "13694") in stated("What does Executive Order 13694 do?")
+    # the question word and plain words are not constraints
+    assert stated("Who approved the creation of the bureau?") == set()
+
+
+@pytest.mark.parametrize("text, supported", [
+    ("The meeting was held in 2023 in Tokyo.", False),
+    ("In 2024 the group met in Tokyo.", True),
+])
+def test_a_year_is_supported_only_by_that_year(text, supported):
+    year = next(c for c in constraints("Where did the group meet in 2024?") if c.kind == "year")
+    assert year.supported_by(text) is supported
+
+
+def test_ordinals_match_their_numeric_forms():
+    fourth = constraints("What was the fourth summit about?")[0]
+    assert fourth.supported_by("the 4th summit") and fourth.supported_by("its fourth summit")
+    assert not fourth.supported_by("the fifth summit")
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("On what date did Blinken announce the office?", "date"),
+    ("In what year was the bureau created?", "date"),
+    ("When did Pompeo take office?", "date"),
+    ("By what vote did the Senate pass the law?", "number"),
+    ("What share of the budget goes to cyber?", "number"),
+    ("How much did the hack cost?", "number"),
+    ("Who approved CSET?", "who"),
+    ("Where did the Quad meet?", "where"),
+    ("Why does it matter?", "other"),
+])
+def test_what_a_question_asks_for(question, asked):
+    assert asks_for(question, question_kind(question)) == asked
+
+
+@pytest.mark.parametrize("question, labels", [
+    ("How do the Pompeo and Blinken plans differ?", ("Pompeo", "Blinken")),
+    ("What did Pompeo and Blinken each announce?", ("Pompeo", "Blinken")),
+    ("How did the list change between March 2023 and March 2024?", ("March 2023", "March 2024")),
+    ("What is the difference between Pompeo's bureau and Blinken's office?",
+     ("Pompeo's bureau", "Blinken's office")),
+])
+def test_comparisons_are_split_into_their_sides(question, labels):
+    found = comparison(question)
+    assert found is not None and found.labels == labels
+    assert all(label in side for label, side in zip(found.labels, found.sides))
+
+
+def test_the_shared_noun_and_owner_go_to_both_sides():
+    assert comparison("How do the Pompeo and Blinken plans differ?").sides == (
+        "Pompeo plans", "Blinken plans")
+    found = comparison("How did CyberScoop's February 2025 and June 2025 reports differ?")
+    assert found.sides[1].startswith("CyberScoop's")
+
+
+@pytest.mark.parametrize("question", [
+    "Who approved the creation of CSET?",
+    "What did Ned Price say about the new era?",
+    "Which organizations and agencies were affected?",
+])
+def test_other_questions_are_not_comparisons(question):
+    assert comparison(question) is None

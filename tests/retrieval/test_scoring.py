@@ -1,0 +1,126 @@
+"""Answerability checks and the calibrated confidence, on real text and a real BM25
+index of it."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from attache.index.lexical import LexicalIndex
+from attache.retrieval.extractive import Idf, candidates, profile, score
+from attache.retrieval.scoring import (
+    FEATURES,
+    Calibration,
+    check,
+    default_calibration,
+    features,
+)
+from attache.retrieval.search import Passage
+
+TEXT = (
+    "Quad cyber officials met in Tokyo in December 2023. "
+    "India was represented by MU Nair at the meeting. "
+    "The group did not publish a budget."
+)
+
+
+@pytest.fixture(scope="module")
+def idf() -> Idf:
+    texts = [TEXT, "The Rhine flows through Basel.", "Officials met again in Sydney."]
+    return Idf(LexicalIndex.build(["a", "b", "c"], texts))
+
+
+def verdict(question: str, idf: Idf, title: str = "Quad cyber group meets"):
+    passage = Passage(id="a", source="a.txt", title=title, text=TEXT, start=0, end=len(TEXT),
+                      score=1.0, dense=0.0, lexical=0.0, metadata={})
+    prof = profile(question, idf)
+    ranked = score(prof, candidates([passage]))
+    return prof, ranked, check(prof, ranked[0], ranked, idf)
+
+
+def test_a_supported_question_passes_every_check(idf):
+    _, _, found = verdict("Where did Quad cyber officials meet in December 2023?", idf)
+    assert not found.hard_fail and found.missing == []
+
+
+@pytest.mark.parametrize("question, why", [
+    ("Where did Quad cyber officials meet in 2024?", "year"),
+    ("Where did the Quad officials hold their fourth meeting?", "ordinal"),
+    ("When did the officials meet in Tokyo for the budget?", None),
+    # the sentence's context says "did not" too: no negation mismatch
+    ("Who did not represent India at the Quad meeting?", None),
+    ("How many delegates met in Tokyo?", "type"),
+    ("What did Google say at the Quad meeting in Tokyo?", "unknown"),
+])
+def test_hard_checks(idf, question, why):
+    _, _, found = verdict(question, idf)
+    if why is None:  # a date is offered, the negation is shared: no check refuses
+        assert not found.hard_fail
+        return
+    assert found.hard_fail, question
+    if why in ("year", "ordinal"):
+        assert [c.kind for c in found.missing] == [why]
+    if why == "type":
+        assert found.type_missing and found.asked == "number"
+    if why == "unknown":
+        assert found.unknown_names == ("Google",)
+
+
+def test_negation_the_context_does_not_share_is_a_hard_check(idf):
+    _, _, found = verdict("Which city was not visited by Quad officials in 2023?", idf)
+    assert found.negated and found.hard_fail
+
+
+def test_a_headline_alone_is_never_an_answer(idf):
+    title = "Quad cyber officials met in Tokyo in December 2023."
+    _, ranked, found = verdict("Where did Quad cyber officials meet in December 2023?", idf,
+                               title=title)
+    assert ranked[0].text == title and found.title_only and found.hard_fail
+
+
+def test_features_are_the_documented_ones_and_bounded(idf):
+    prof, ranked, found = verdict("Where did Quad cyber officials meet in 2024?", idf)
+    values = features(prof, ranked[0], ranked, found)
+    assert set(values) == set(FEATURES)
+    assert values["numbers_missing"] == 1.0 and values["names_missing"] == 0.0
+    assert all(math.isfinite(v) for v in values.values())
+
+
+def test_confidence_is_the_logistic_of_the_standardised_features():
+    model = Calibration(names=("own", "semantic"), weights=(2.0, -1.0), means=(0.5, 0.0),
+                        scales=(0.25, 1.0), bias=0.5)
+    z = 0.5 + 2.0 * (0.75 - 0.5) / 0.25 - 1.0 * 0.2
+    assert model.confidence({"own": 0.75, "semantic": 0.2}) == pytest.approx(1 / (1 + math.exp(-z)))
+    assert model.confidence({"own": 1e9}) == pytest.approx(1.0)
+
+
+def test_the_shipped_model_covers_every_feature_and_ranks_evidence_sensibly():
+    model = default_calibration()
+    assert set(model.names) == set(FEATURES) and 0 < model.min_confidence < 1
+    weights = dict(zip(model.names, model.weights))
+    assert weights["own"] > 0 and weights["semantic"] > 0
+    assert weights["negation"] < 0 and weights["numbers_missing"] < 0
+    strong = {"own": 1.0, "coverage": 1.0, "semantic": 0.8, "dense": 0.7, "margin": 0.3}
+    weak = {**strong, "own": 0.3, "coverage": 0.3, "semantic": 0.2, "negation": 1.0}
+    assert model.confidence(strong) > model.min_confidence > model.confidence(weak)
+
+
+def test_the_fit_script_reproduces_a_model(tmp_path):
+    from attache.retrieval.calibration import fit
+
+    rows = []
+    for i in range(120):
+        good = i % 2 == 0
+        rows.append({"id": f"questions:{i}", "group": f"g{i % 4}", "impossible": not good,
+                     "label": int(good), "hard_fail": False,
+                     "features": {"own": (0.9 if good else 0.4) + (i % 7) * 0.01,
+                                  "semantic": 0.6 if good else 0.3}})
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "model.json"
+    assert fit.main([str(data), "--out", str(out), "--floor", "0.9"]) == 0
+    model = Calibration.from_json(json.loads(out.read_text()))
+    assert model.confidence({"own": 0.95, "semantic": 0.6}) > 0.8
+    assert model.confidence({"own": 0.4, "semantic": 0.3}) < 0.2
