@@ -97,3 +97,14 @@ def test_python_dash_m_attache(tmp_path: Path):
     result = subprocess.run([sys.executable, "-m", "attache", "--version"], capture_output=True,
                             text=True, env=subprocess_env(), cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("attache ")
+
+
+def test_every_setting_is_in_env_example_and_the_readme():
+    from attache.index.settings import Settings
+
+    example = (ROOT / ".env.example").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for name in Settings.model_fields:
+        variable = "DISCORD_TOKEN" if name == "discord_token" else f"ATTACHE_{name.upper()}"
+        assert re.search(rf"\b{variable}\b", example), f"{variable} not in .env.example"
+        assert f"`{variable}`" in readme, f"{variable} not in the README's settings"
