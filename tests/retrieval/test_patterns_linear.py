@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
+from linear import assert_linear
 
 from attache.retrieval import conversation, extractive
-
-
-def _seconds(function: Callable[[str], object], text: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        function(text)
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 CASES: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
@@ -31,9 +22,7 @@ CASES: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_answer_patterns_take_linear_time(name: str) -> None:
     function, make = CASES[name]
-    n = 20_000
-    small, large = _seconds(function, make(n)), _seconds(function, make(4 * n))
-    assert large < 8 * small + 0.02, (small, large)
+    assert_linear(function, make)
 
 
 def test_names_are_still_found() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from linear import assert_linear
 from trapfiles import boundary_trap, byline_trap, paragraph_page, pdf_bomb
 
 from attache.index import chunking
@@ -136,22 +137,6 @@ def test_a_file_swapped_for_a_fifo_is_not_opened_for_ever(tmp_path: Path) -> Non
 
 
 # --------------------------------------------------------------------------- linear time
-
-
-def _seconds(function: Callable[[str], object], text: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        function(text)
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
-def assert_linear(function: Callable[[str], object], make: Callable[[int], str]) -> None:
-    """Four times the input may take about four times as long, not sixteen."""
-    n = 20_000
-    small, large = _seconds(function, make(n)), _seconds(function, make(4 * n))
-    assert large < 8 * small + 0.02, (small, large)
 
 
 PATTERNS: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
