@@ -30,9 +30,10 @@ from attache.index.documents.limits import MAX_TEXT_CHARS
 from attache.index.documents.structure import Heading, Link, ListItem, PageMark
 
 Extracted = tuple[Document, list[Any]]
-_DOC_FIELDS = ("source", "title", "text", "kind", "outlet", "author", "date")
 # The document's structure: tuples of flat records, sent as lists of their fields.
 _STRUCTURE = {"headings": Heading, "items": ListItem, "links": Link, "pages": PageMark}
+# Every other field of a Document is a plain value, sent as it is.
+_DOC_FIELDS = tuple(f.name for f in dataclasses.fields(Document) if f.name not in _STRUCTURE)
 _READY = b"ready\n"
 # Starting the worker (an interpreter importing the extraction libraries) is not part of
 # any file's budget, but is bounded too.
