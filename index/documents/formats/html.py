@@ -54,7 +54,9 @@ def _html_metadata(raw: str) -> Meta:
     try:
         import trafilatura
 
-        found = trafilatura.extract_metadata(raw)
+        # extensive=False: a date the page declares, never one guessed from its text
+        # ("founded in 2019" is no publication date)
+        found = trafilatura.extract_metadata(raw, extensive=False)
     except Exception:  # metadata is optional
         found = None
     if found is not None:

@@ -274,6 +274,18 @@ def test_html_article_without_page_furniture(tmp_path: Path) -> None:
     assert doc.date == "2021-03-03"
 
 
+def test_html_date_is_the_declared_one_never_a_year_in_the_text(tmp_path: Path) -> None:
+    body = ("<article><h1>Embassy cyber unit</h1><p>The unit was founded in 2019 by Consul "
+            "Maria Lopez to coordinate incident response.</p></article>")
+    undated = loaded(load_bytes(tmp_path, "undated.html",
+                                f"<html><head><title>Unit</title></head><body>{body}</body></html>"))
+    assert undated.date is None
+    dated = loaded(load_bytes(tmp_path, "dated.html", (
+        '<html><head><title>Unit</title><meta property="article:published_time" '
+        f'content="2024-03-05"></head><body>{body}</body></html>')))
+    assert dated.date == "2024-03-05"
+
+
 def test_htm_suffix_and_lxml_fallback(tmp_path: Path) -> None:
     from attache.index.documents.formats.html import _html_fallback_text
 
