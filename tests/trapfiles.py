@@ -13,6 +13,25 @@ GOOD_TEXT = (
 )
 
 
+def pdf_file(objects: list[bytes], info: bool = False) -> bytes:
+    """A PDF of numbered `objects` (the first the catalog) with its cross-reference table;
+    with `info`, the last object is the document information dictionary."""
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    trailer = b"<< /Size %d /Root 1 0 R" % (len(objects) + 1)
+    if info:
+        trailer += b" /Info %d 0 R" % len(objects)
+    out += b"trailer\n" + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
 def pdf_bomb(pages: int = 40, repeats: int = 9000) -> bytes:
     """A small PDF whose pages all draw one compressed content stream of many text
     operators: a few KB of file, millions of characters of text."""
@@ -30,19 +49,7 @@ def pdf_bomb(pages: int = 40, repeats: int = 9000) -> bytes:
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
             b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
         )
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref,
-    )
-    return bytes(out)
+    return pdf_file(objects)
 
 
 def paragraph_page(paragraphs: int = 500_000) -> bytes:

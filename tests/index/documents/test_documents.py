@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+from trapfiles import pdf_file
 
 from attache.index.documents import (
     SUPPORTED_SUFFIXES,
@@ -132,20 +133,7 @@ def make_pdf(lines: list[str], title: str | None = None) -> bytes:
     ]
     if title is not None:
         objects.append(b"<< /Title " + pdf_string(title) + b" >>")
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    trailer = b"<< /Size %d /Root 1 0 R" % (len(objects) + 1)
-    if title is not None:
-        trailer += b" /Info %d 0 R" % len(objects)
-    out += b"trailer\n" + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
+    return pdf_file(objects, info=title is not None)
 
 
 def skipped_reasons(skipped: list[Skipped]) -> dict[str, str]:
