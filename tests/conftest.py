@@ -173,6 +173,18 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+@pytest.fixture
+def newsroom() -> Iterator[Any]:
+    """A small news site on a loopback port (tests/newsroom.py), for this test only."""
+    from newsroom import start
+
+    site = start()
+    try:
+        yield site
+    finally:
+        site.server.stop()
+
+
 def write_corpus(folder: Path, documents: int, paragraphs: int, seed: int = 7) -> list[Path]:
     """Distinct article-like documents built from the seeds' sentences."""
     import random

@@ -3,28 +3,18 @@ fetch from the local news site), with strict fakes of discord.py's objects only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from unittest.mock import create_autospec
 
 import discord
 import pytest
-from newsroom import KENYA, Newsroom, start
+from newsroom import KENYA, Newsroom
 from test_discord_bot import Calls, make_bot, make_interaction, run
 
 from attache.bot.discord.sources import report_text
 from attache.models import Citation
 
 ADMIN = discord.Permissions(manage_guild=True)
-
-
-@pytest.fixture
-def newsroom() -> Iterator[Newsroom]:
-    site = start()
-    try:
-        yield site
-    finally:
-        site.server.stop()
 
 
 @pytest.fixture

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import cli_json
-from newsroom import CABLES, FURNITURE_WORDS, KENYA, QUANTUM, Newsroom, start
+from newsroom import CABLES, FURNITURE_WORDS, KENYA, QUANTUM, Newsroom
 
 from attache.index.sources.archive import Archive
 from attache.index.sources.article import Library, normalise_url, read_front_matter, slug
@@ -24,15 +23,6 @@ from attache.index.sources.fetch import (
 )
 
 LOOPBACK_ONLY = ["127.0.0.1/32"]
-
-
-@pytest.fixture
-def newsroom() -> Iterator[Newsroom]:
-    site = start()
-    try:
-        yield site
-    finally:
-        site.server.stop()
 
 
 def fetcher(**options: Any) -> Fetcher:
