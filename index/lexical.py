@@ -91,18 +91,23 @@ class LexicalIndex:
     def size(self) -> int:
         return len(self.ids)
 
-    def stems(self, query: str) -> list[str]:
-        """The query's terms that this index knows, as stems (repeats kept)."""
+    def _token_ids(self, query: str) -> list[int]:
+        """The query's terms that this index knows, as token ids (none for an empty index)."""
         if not self.ids:
             return []
         tokens = self._tokenizer.tokenize(
             [query], update_vocab=False, return_as="ids", show_progress=False
         )
-        if not tokens or not tokens[0]:
+        return list(tokens[0]) if tokens and tokens[0] else []
+
+    def stems(self, query: str) -> list[str]:
+        """The query's terms that this index knows, as stems (repeats kept)."""
+        ids = self._token_ids(query)
+        if not ids:
             return []
         if not hasattr(self, "_names"):
             self._names = {i: t for t, i in self._retriever.vocab_dict.items()}
-        return [self._names.get(int(t), "") for t in tokens[0] if self._names.get(int(t), "")]
+        return [self._names.get(int(t), "") for t in ids if self._names.get(int(t), "")]
 
     def frequency(self, stem: str) -> int:
         """How many chunks of this index hold `stem`."""
@@ -130,16 +135,12 @@ class LexicalIndex:
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Up to `k` (chunk id, BM25 score) pairs, best first; only positive scores."""
-        if not self.ids:
-            return []
-        tokens = self._tokenizer.tokenize(
-            [query], update_vocab=False, return_as="ids", show_progress=False
-        )
-        if not tokens or not tokens[0]:
+        ids = self._token_ids(query)
+        if not ids:
             return []
         import numpy as np
 
-        scores = self._retriever.get_scores(tokens[0])
+        scores = self._retriever.get_scores(ids)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
