@@ -397,7 +397,8 @@ def test_cooldown_per_user_refuses_a_second_question_politely() -> None:
     assert service.ask.call_count == 3
 
 
-def test_busy_past_the_cap_on_questions_in_flight() -> None:
+def blocked_service() -> tuple[Any, threading.Semaphore, threading.Event]:
+    """A fake service whose answers each signal `started`, then wait for `release`."""
     release = threading.Event()
     started = threading.Semaphore(0)
     service = fake_service()
@@ -409,6 +410,11 @@ def test_busy_past_the_cap_on_questions_in_flight() -> None:
         return answer
 
     service.ask.side_effect = slow_ask
+    return service, started, release
+
+
+def test_busy_past_the_cap_on_questions_in_flight() -> None:
+    service, started, release = blocked_service()
     bot = make_bot(service, discord_max_in_flight=2, discord_cooldown_seconds=0)
     interactions = [make_interaction(user_id=USER_ID + n) for n in range(3)]
 
@@ -438,17 +444,7 @@ def test_one_member_cannot_hold_every_slot() -> None:
     """Asking again as soon as the cooldown allows, while earlier answers still run, used
     to fill every in-flight slot; now a member has one, and others are still answered."""
     now = [0.0]
-    release = threading.Event()
-    started = threading.Semaphore(0)
-    service = fake_service()
-    answer = make_answer()
-
-    def slow_ask(question: str, conversation: Any = None, origin: Any = None) -> Answer:
-        started.release()
-        assert release.wait(TIMEOUT)
-        return answer
-
-    service.ask.side_effect = slow_ask
+    service, started, release = blocked_service()
     bot = make_bot(service, clock=lambda: now[0], discord_max_in_flight=8,
                    discord_cooldown_seconds=5)
     hog = [make_interaction() for _ in range(8)]
