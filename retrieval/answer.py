@@ -61,7 +61,7 @@ SIDE_LEAD_RATIO = 0.6
 # Another document's best sentence joins the answer only when its own confidence reaches
 # this (or the operating point, if higher).
 OTHER_SOURCE_CONFIDENCE = 0.2
-OTHER_SOURCE_RATIO = 0.6
+OTHER_SOURCE_RATIO = 0.7
 # Evidence weights (see `evidence`): question-term coverage counting the passage, coverage
 # by the sentence alone, and similarity in meaning.
 EVIDENCE_COVERAGE_WEIGHT = 0.5

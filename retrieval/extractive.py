@@ -53,7 +53,9 @@ _TIME_WORDS = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
-    r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    # a figure, with a unit ("£30m", "5km"), never an ordinal ("21st")
+    r"\b(\d[\d,.]*(?:k|m|bn|mn|b|km|km2|kg|mm|cm|mi|ft|lb|lbs|mph|kw|mw|gw|hz|s)?|one|two|three|four|five|six|"
+    r"seven|eight|nine|ten|eleven|twelve|"
     r"thirteen|fourteen|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
     r"hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|"
     r"dozens|half|third|quarter|percent|several|few|many|single|double|triple|twice)\b",

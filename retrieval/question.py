@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from attache.retrieval.extractive import STOPWORDS
+from attache.retrieval.extractive import STOPWORDS, _one_edit, fold
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -35,7 +35,7 @@ _NUMBER_WORDS = dict(enumerate(
 # "In what year", "on what date", "by what vote": what a question asks for, by its
 # wording, beyond `extractive.question_kind`.
 _DATE_ASK = re.compile(
-    r"^\s*when\b|\b(what|which) (year|date|day|month|century|decade|time)\b|\bon what date\b"
+    r"^\s*when\b(?!.*\b(?:what|which|who|whom|how|where)\b)|\b(what|which) (year|date|day|month|century|decade|time)\b|\bon what date\b"
     r"|\bin what year\b", re.I
 )
 _NUMBER_ASK = re.compile(
@@ -43,7 +43,10 @@ _NUMBER_ASK = re.compile(
     r"percentage|percent|proportion|fraction|margin|sum|amount|number|vote count|tally)\b", re.I
 )
 # "What was the bureau's budget?": a figure, named in lower case (not "Ned Price").
-_FIGURE_ASK = re.compile(r"^\s*(?:[Ww]hat|[Hh]ow)\b.*\b(budget|cost|price|salary|headcount|"
+# The figure must head what is asked ("what was the bureau's budget?", not "what does the
+# population depend on?").
+_FIGURE_ASK = re.compile(r"^\s*(?:[Ww]hat|[Hh]ow much)\s+(?:is|was|are|were|will be)\s+"
+                         r"(?:[\w'’.&-]+\s+){0,4}?(budget|cost|price|salary|headcount|"
                          r"funding|fee|population|turnout)s?\b")
 @dataclass(frozen=True)
 class Constraint:
@@ -54,15 +57,57 @@ class Constraint:
     forms: tuple[str, ...]  # lower-case forms, any of which supports it
 
     def supported_by(self, text: str) -> bool:
-        lowered = text.lower()
+        lowered = fold(text)  # "Mongke" is supported by "Möngke"
         words = set(_WORD.findall(lowered))
-        for form in self.forms:
+        for form in map(fold, self.forms):
             if " " in form or not form.isalnum():
                 if form in lowered:
                     return True
             elif form in words:
                 return True
+            elif self.kind == "name" and len(form) >= 4 and any(
+                _name_form(form, word) or _misspelt(form, word) for word in words
+            ):
+                return True
+        if self.kind == "name" and _ACRONYM.match(self.text):
+            return spelled_out(self.text, text)  # "WWI": "World War I"
         return False
+
+
+_MONTH_NAMES = {name[:3]: name for name in (
+    "january february march april may june july august september october november december"
+).split()} | {"sept": "september"}
+_ACRONYM = re.compile(r"^[A-Z]{2,6}$")
+
+
+def spelled_out(acronym: str, text: str) -> bool:
+    """Whether capitalised words of `text` in a row have `acronym`'s letters as their
+    initials ("National Climate Change Action Plan" for "NCCAP"); "of", "and", "the"
+    between them are skipped."""
+    initials = "".join(
+        word[0] for word in re.findall(r"[A-Za-z][\w'’-]*", text)
+        if word[0].isupper() or word.lower() not in ("of", "and", "the", "for", "on")
+    )
+    return acronym in initials
+
+
+def _misspelt(asked: str, word: str) -> bool:
+    """The same name with one letter added, dropped, replaced, or two swapped
+    ("Krugmen", "Zeria", "Safair"); never for words under five letters, never the first letter."""
+    if min(len(asked), len(word)) < 5 or asked[:1] != word[:1] or abs(len(asked) - len(word)) > 1:
+        return False
+    if _one_edit(asked, word):
+        return True
+    diff = [i for i, (a, b) in enumerate(zip(asked, word)) if a != b]
+    return len(asked) == len(word) and len(diff) == 2 and diff[1] == diff[0] + 1 and (
+        asked[diff[0]] == word[diff[1]] and asked[diff[1]] == word[diff[0]])
+
+
+def _name_form(asked: str, word: str) -> bool:
+    """Another form of the same name: "America" in "American", "Huguenots" and
+    "Huguenot"; only endings, never a different stem."""
+    short, long = sorted((asked, word), key=len)
+    return len(short) >= 4 and long.startswith(short) and len(long) - len(short) <= 3
 
 
 def name_phrases(question: str) -> list[str]:
@@ -94,11 +139,17 @@ def constraints(question: str) -> list[Constraint]:
         for word in phrase.split():
             if len(word) < 2 or word.lower() in ORDINALS:
                 continue
-            found.append(Constraint("name", word, (word.lower(),)))
+            forms = (word.lower(), _MONTH_NAMES[word.lower()]) if word.lower() in _MONTH_NAMES \
+                else (word.lower(),)
+            found.append(Constraint("name", word, forms))
     for match in _NUMERAL.finditer(question):
         raw = match.group(1)
         bare = raw.replace(",", "")
         forms = {raw.lower(), bare}
+        if match.group(0).lower().endswith("s"):
+            forms.add(match.group(0).lower().replace("'", ""))  # "the 1990s"
+            if len(bare) == 2 and bare.isdigit():  # "the 80s": the 1980s (or 2080s)
+                forms.update({f"19{bare}s", f"20{bare}s"})
         if bare.isdigit() and len(bare) > 3:
             forms.add(f"{int(bare):,}")
         if match.group(0).lower().endswith("s") and bare.isdigit() and len(bare) == 4:

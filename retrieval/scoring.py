@@ -28,9 +28,10 @@ from attache.retrieval.extractive import (
     _NUMBER,
     _TIME_WORDS,
     _YEAR,
+    STOPWORDS,
     content_terms,
 )
-from attache.retrieval.question import Constraint, asks_for, constraints
+from attache.retrieval.question import ORDINALS, Constraint, spelled_out, asks_for, constraints
 
 if TYPE_CHECKING:
     from attache.retrieval.extractive import Candidate, Idf, QuestionProfile
@@ -125,14 +126,39 @@ _OPPOSITES = [
     ("formal", "informal"), ("possible", "impossible"), ("solvable", "unsolvable"),
     ("decidable", "undecidable"), ("lower", "raise"), ("decline", "growth"), ("least", "most"),
     ("minority", "majority"), ("peace", "war"), ("worse", "better"), ("worst", "best"),
+    ("open", "close"), ("opening", "closing"), ("opens", "closes"), ("beginning", "end"),
+    ("initial", "final"), ("fixed", "flexible"), ("approve", "reject"), ("approved", "rejected"),
+    ("succeed", "fail"), ("succeeded", "failed"), ("allowed", "prohibited"),
+    ("allow", "prohibit"), ("increase", "reduce"), ("high", "low"), ("biggest", "smallest"),
+    ("more", "fewer"), ("many", "few"), ("winner", "loser"), ("predecessor", "successor"),
+    ("ancestor", "descendant"), ("uncle", "aunt"), ("nephew", "niece"), ("input", "output"),
+    ("theoretical", "practical"), ("dead", "alive"), ("present", "absent"),
+    ("hardest", "easiest"), ("harder", "easier"), ("upturned", "downturned"),
+    ("unofficial", "official"), ("informal", "formal"), ("emperor", "empress"),
 ]
+# Members of a closed class: a question naming one where its context names another has
+# swapped them ("sits on Fridays" against "sits on Thursdays").
+_SIBLINGS = (
+    "monday tuesday wednesday thursday friday saturday sunday",
+    "spring summer autumn winter",
+    "north south east west northern southern eastern western northeast northwest southeast "
+    "southwest",
+)
+_DEGREES = {"most": {"least"}, "least": {"most"}, "more": {"less", "fewer"},
+            "less": {"more"}, "fewer": {"more"}}
+_DENIALS = frozenset(("not", "never"))
+_WORDS = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _MODIFIERS = re.compile(r"\b(only|least|most|never|always|every|all|none|sole|solely)\b", re.I)
 
 
 @lru_cache(maxsize=1)
 def _opposites() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
-    for a, b in _OPPOSITES:
+    pairs = list(_OPPOSITES)
+    for group in _SIBLINGS:
+        words = group.split()
+        pairs += [(a, b) for a in words for b in words if a != b]
+    for a, b in pairs:
         (sa,), (sb,) = content_terms(a) or [a], content_terms(b) or [b]
         found.setdefault(sa, set()).add(sb)
         found.setdefault(sb, set()).add(sa)
@@ -141,6 +167,9 @@ def _opposites() -> dict[str, set[str]]:
 
 _NEGATION = re.compile(r"\b(not|never|no|none)\b|n['’]t\b", re.I)
 _NOT_NEGATION = re.compile(r"\bor not\b", re.I)
+# How a sentence says "not" in other words: "cannot", "unable", "excluded".
+_NEGATIVE = re.compile(
+    r"\b(cannot|unable|impossible|excluded|neither|nor|distinguished from|opposed)\b", re.I)
 
 # Ordinals that questions use loosely ("when did X first …").
 SOFT_ORDINALS = ("first",)
@@ -164,6 +193,9 @@ class Check:
     title_only: bool
     negated: bool = False  # the question says "not"/"never", the sentence's context does not
     unknown_names: tuple[str, ...] = ()  # names the question states that no document contains
+    swapped: bool = False  # the question holds the opposite of a word of the sentence's context
+    denied: bool = False  # the sentence says "not" where the question asserts
+    replaced: str | None = None  # the name the sentence has where the question states another
 
     @property
     def hard_fail(self) -> bool:
@@ -174,29 +206,54 @@ class Check:
         strict = any(c.kind in ("number", "year") or (c.kind == "ordinal" and c.text.lower()
                      not in SOFT_ORDINALS) for c in self.missing)
         typed = self.type_missing and self.asked in STRICT_TYPES
-        return strict or self.title_only or typed or self.negated or bool(self.unknown_names)
+        return (strict or self.title_only or typed or self.negated or self.swapped
+                or self.denied or bool(self.replaced) or bool(self.unknown_names))
 
 
 # "On what date", "in what year": a calendar date; a bare "when" takes "on Wednesday" too.
 _STRICT_DATE = re.compile(r"\b(what|which) (year|date|month)\b|\bon what date\b", re.I)
 _TALLY_ASK = re.compile(r"\bby what (vote|margin|majority|count)\b|\bvote (count|tally)\b", re.I)
 _TALLY = re.compile(r"\b\d+\s*(?:-|–|to)\s*\d+\b|\bunanimous(?:ly)?\b", re.I)
-_COUNTED = re.compile(r"\bhow many (\w+)", re.I)  # the thing counted, its first word
+# A "when" answered by a circumstance: "when disturbed", "by the time of the Miocene".
+_CONDITION = re.compile(r"\b(?:when|whenever|while|once|upon|time|beginning|end|start)\b", re.I)
+# What "how many" counts: up to three words after it.
+_COUNTED = re.compile(r"\bhow many ((?:[\w-]+\s+){0,2}[\w-]+)", re.I)
+
+
+def _counted_noun(words: str) -> str:
+    """The counted thing of "how many …": up to its first plural ("societal class
+    divisions were …"), else its first word ("people")."""
+    split = words.split()
+    for i, word in enumerate(split):
+        if len(word) > 3 and word.lower().endswith("s"):
+            return " ".join(split[:i + 1])
+    return split[0] if split else ""
+
+
+@lru_cache(maxsize=1)
+def _anyone() -> frozenset[str]:
+    """Counted things any number of a text counts: "how many people"."""
+    return frozenset(content_terms("people persons individuals times"))
+# A year before 1000 ("in 911", "AD 79").
+_EARLY_YEAR = re.compile(r"\b(?:in|by|from|until|around|about|AD|c\.)\s+\d{2,3}\b(?![.,]\d)")
 _CLOCK = re.compile(r"\b\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d\b", re.I)
 
 
 def _offers(asked: str, text: str, question: str) -> bool:
     if asked == "date":
-        if _YEAR.search(text) or _MONTHS.search(text) or _CLOCK.search(text):
+        if (_YEAR.search(text) or _MONTHS.search(text) or _CLOCK.search(text)
+                or _EARLY_YEAR.search(text)):
             return True
-        return not _STRICT_DATE.search(question) and bool(_TIME_WORDS.search(text))
+        return not _STRICT_DATE.search(question) and bool(
+            _TIME_WORDS.search(text) or _CONDITION.search(text))
     if asked == "number":
         if _TALLY_ASK.search(question):
             return bool(_TALLY.search(text))
         counted = _COUNTED.search(question)
         if counted and _NUMBER.search(text):
-            # "how many employees": a number, and the employees it would count
-            stems = set(content_terms(counted.group(1)))
+            # "how many employees": a number, and the employees it would count (any of
+            # the words that name them: "societal class divisions" counts "classes")
+            stems = set(content_terms(_counted_noun(counted.group(1)))) - _anyone()
             return not stems or bool(stems & set(content_terms(text)))
         return bool(_NUMBER.search(text))
     if asked in ("who", "where", "acronym", "reaction"):
@@ -240,22 +297,100 @@ def check(
     asked = asks_for(prof.text, prof.kind)
     type_missing = asked in TYPED and not _offers(asked, best.text, prof.text)
     negated = bool(_NEGATION.search(_NOT_NEGATION.sub("", prof.text))) and not any(
-        _NEGATION.search(c.text) for c in near)
+        _NEGATION.search(c.text) or _NEGATIVE.search(c.text) for c in near)
     unknown = tuple(
         c.text for c in missing
         if c.kind == "name" and idf is not None and len(c.text) > 2
         and (stems := content_terms(c.text)) and not any(idf.known(s) for s in stems)
     )
-    return Check(missing, type_missing, asked, is_headline(best), negated, unknown)
+    return Check(missing, type_missing, asked, is_headline(best), negated, unknown,
+                 swapped=_swapped(prof.text, best, near), denied=_denied(prof.text, best),
+                 replaced=_name_swapped(prof.text, best.text, missing))
+
+
+def _near_terms(best: Candidate, near: Sequence[Candidate]) -> set[str]:
+    terms = set(content_terms(best.passage.title))
+    for c in near:
+        terms.update(c.terms)
+    return terms
+
+
+def _swapped(question: str, best: Candidate, near: Sequence[Candidate]) -> bool:
+    """The question holds a word whose opposite (or sibling: another weekday, another
+    compass point) the sentence's context holds instead."""
+    near_terms = _near_terms(best, near)
+    asked = set(content_terms(question))
+    opposites = _opposites()
+    if any(q not in near_terms and opposites.get(q, set()) & near_terms - asked for q in asked):
+        return True
+    # degree words, which carry no content on their own: "the least important" against
+    # "the most important"
+    words = set(_WORDS.findall(question.lower()))
+    near_words = {w for c in near for w in _WORDS.findall(c.text.lower())}
+    return any(w not in near_words and _DEGREES[w] & near_words - words
+               for w in words if w in _DEGREES)
+
+
+def _name_swapped(question: str, text: str, missing: Sequence[Constraint]) -> str | None:
+    """A name the question states that the sentence replaces with another in the same
+    place: "identified themselves as French" against "… as English", "Henry II" against
+    "Henry III". The other name, or None."""
+    names = {c.text for c in missing if c.kind == "name" and c.text.lower() not in ORDINALS}
+    if not names:
+        return None
+    asked = [_bare(t) for t in _TOKEN.findall(question)]
+    words = [_bare(t) for t in _TOKEN.findall(text)]
+    lower_asked = [t.lower() for t in asked]
+    lower = [t.lower() for t in words]
+    for i, token in enumerate(asked):
+        if token not in names:
+            continue
+        for step in (-1, 1):
+            k = i + step  # the word beside the name in the question, an anchor
+            if not 0 <= k < len(asked):
+                continue
+            anchor = lower_asked[k]
+            for j, word in enumerate(lower):
+                m = j - step  # where the name would be in the sentence
+                if word != anchor or not 0 <= m < len(words):
+                    continue
+                other = words[m]
+                if (not other[:1].isupper() or lower[m] in lower_asked or lower[m] in STOPWORDS
+                        or spelled_out(other, question)):
+                    continue
+                if anchor in STOPWORDS:  # a stopword anchor needs the next word too
+                    k2, j2 = k + step, j + step
+                    if not (0 <= k2 < len(asked) and 0 <= j2 < len(words)
+                            and lower_asked[k2] == lower[j2]):
+                        continue
+                return other
+    return None
+
+
+def _bare(token: str) -> str:
+    return re.sub(r"['’]s$", "", token).strip("'’")
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9][\w'’-]*")
+
+
+def _denied(question: str, best: Candidate) -> bool:
+    """The sentence denies what the question asserts: "are not intended as" where the
+    question asks what "are intended as"."""
+    asked = _WORDS.findall(question.lower())
+    if any(w in _DENIALS or w.endswith("n't") for w in asked):
+        return False
+    pairs = set(zip(asked, asked[1:]))
+    words = _WORDS.findall(best.text.lower())
+    return any(words[i] in _DENIALS and (words[i - 1], words[i + 1]) in pairs
+               for i in range(1, len(words) - 1))
 
 
 def features(
     prof: QuestionProfile, best: Candidate, ranked: Sequence[Candidate], verdict: Check
 ) -> dict[str, float]:
     near = context_of(best, ranked)
-    near_terms = set(content_terms(best.passage.title))
-    for c in near:
-        near_terms.update(c.terms)
+    near_terms = _near_terms(best, near)
     total = prof.total
     heaviest = max((w for s, w in prof.weights.items() if s not in near_terms), default=0.0)
     stated = constraints(prof.text)
@@ -267,12 +402,7 @@ def features(
         return sum(1 for c in verdict.missing if c.kind in kinds) / len(of_kind)
 
     runner = next((c.score for c in ranked if c is not best), 0.0)
-    opposites = _opposites()
     question_terms = set(content_terms(prof.text))
-    swapped = any(
-        q not in near_terms and opposites.get(q, set()) & near_terms - question_terms
-        for q in question_terms
-    )
     near_lower = " ".join(c.text for c in near).lower()
     modifiers = {m.lower() for m in _MODIFIERS.findall(prof.text)}
     asked = verdict.asked
@@ -281,7 +411,7 @@ def features(
         "slot_swap": float(inside),
         "edge_swap": float(edge),
         "missing_count": math.log1p(sum(1 for s in prof.weights if s not in near_terms)),
-        "antonym": float(swapped),
+        "antonym": float(verdict.swapped),
         "modifier_missing": float(any(
             not re.search(rf"\b{m}\b", near_lower) for m in modifiers)),
         "answer_room": math.log1p(len(best.terms - question_terms)),
