@@ -23,6 +23,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
+        env_ignore_empty=True,  # "ATTACHE_X=" leaves X at its default
     )
 
     # Documents and storage
@@ -49,7 +50,8 @@ class Settings(BaseSettings):
     refresh_seconds: float = Field(default=2.0, ge=0)
 
     # Answer only when the calibrated confidence reaches this (else refuse)
-    min_confidence: float = Field(default=0.05, ge=0, le=1)
+    # None: the operating point fitted with the model (retrieval/calibration/model.json)
+    min_confidence: float | None = Field(default=None, ge=0, le=1)
 
     # Optional LLM (any OpenAI-compatible chat endpoint); unset: extractive answers only
     llm_url: str | None = None

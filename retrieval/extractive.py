@@ -54,7 +54,8 @@ _TIME_WORDS = re.compile(
 )
 _NUMBER = re.compile(
     # a figure, with a unit ("£30m", "5km"), never an ordinal ("21st")
-    r"\b(\d[\d,.]*(?:k|m|bn|mn|b|km|km2|kg|mm|cm|mi|ft|lb|lbs|mph|kw|mw|gw|hz|s)?|one|two|three|four|five|six|"
+    r"\b(\d[\d,.]*(?:k|m|bn|mn|b|km|km2|kg|mm|cm|mi|ft|lb|lbs|mph|kw|mw|gw|hz|s)?|"
+    r"one|two|three|four|five|six|"
     r"seven|eight|nine|ten|eleven|twelve|"
     r"thirteen|fourteen|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
     r"hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|"

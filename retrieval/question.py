@@ -35,7 +35,9 @@ _NUMBER_WORDS = dict(enumerate(
 # "In what year", "on what date", "by what vote": what a question asks for, by its
 # wording, beyond `extractive.question_kind`.
 _DATE_ASK = re.compile(
-    r"^\s*when\b(?!.*\b(?:what|which|who|whom|how|where)\b)|\b(what|which) (year|date|day|month|century|decade|time)\b|\bon what date\b"
+    # "when" opening a clause of another question ("When X, what is Y?") asks no date
+    r"^\s*when\b(?!.*\b(?:what|which|who|whom|how|where)\b)"
+    r"|\b(what|which) (year|date|day|month|century|decade|time)\b|\bon what date\b"
     r"|\bin what year\b", re.I
 )
 _NUMBER_ASK = re.compile(

@@ -31,7 +31,13 @@ from attache.retrieval.extractive import (
     STOPWORDS,
     content_terms,
 )
-from attache.retrieval.question import ORDINALS, Constraint, spelled_out, asks_for, constraints
+from attache.retrieval.question import (
+    ORDINALS,
+    Constraint,
+    asks_for,
+    constraints,
+    spelled_out,
+)
 
 if TYPE_CHECKING:
     from attache.retrieval.extractive import Candidate, Idf, QuestionProfile
@@ -135,14 +141,14 @@ _OPPOSITES = [
     ("theoretical", "practical"), ("dead", "alive"), ("present", "absent"),
     ("hardest", "easiest"), ("harder", "easier"), ("upturned", "downturned"),
     ("unofficial", "official"), ("informal", "formal"), ("emperor", "empress"),
+    ("loss", "victory"),
 ]
 # Members of a closed class: a question naming one where its context names another has
 # swapped them ("sits on Fridays" against "sits on Thursdays").
 _SIBLINGS = (
     "monday tuesday wednesday thursday friday saturday sunday",
     "spring summer autumn winter",
-    "north south east west northern southern eastern western northeast northwest southeast "
-    "southwest",
+    "north/northern south/southern east/eastern west/western",
 )
 _DEGREES = {"most": {"least"}, "least": {"most"}, "more": {"less", "fewer"},
             "less": {"more"}, "fewer": {"more"}}
@@ -155,9 +161,10 @@ _MODIFIERS = re.compile(r"\b(only|least|most|never|always|every|all|none|sole|so
 def _opposites() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     pairs = list(_OPPOSITES)
-    for group in _SIBLINGS:
-        words = group.split()
-        pairs += [(a, b) for a in words for b in words if a != b]
+    for group in _SIBLINGS:  # "north/northern": one member, two forms
+        members = [m.split("/") for m in group.split()]
+        pairs += [(a, b) for one in members for other in members if one is not other
+                  for a in one for b in other]
     for a, b in pairs:
         (sa,), (sb,) = content_terms(a) or [a], content_terms(b) or [b]
         found.setdefault(sa, set()).add(sb)
@@ -321,7 +328,12 @@ def _swapped(question: str, best: Candidate, near: Sequence[Candidate]) -> bool:
     near_terms = _near_terms(best, near)
     asked = set(content_terms(question))
     opposites = _opposites()
-    if any(q not in near_terms and opposites.get(q, set()) & near_terms - asked for q in asked):
+    # an opposite written in lower case ("new", not "New York")
+    plain = set(content_terms(" ".join(
+        w for c in near for w in _TOKEN.findall(c.text) if not w[:1].isupper())))
+    if any(q not in near_terms and opposites.get(q, set()) & plain - asked for q in asked):
+        return True
+    if _negated_form(question, best, near):
         return True
     # degree words, which carry no content on their own: "the least important" against
     # "the most important"
@@ -335,7 +347,8 @@ def _name_swapped(question: str, text: str, missing: Sequence[Constraint]) -> st
     """A name the question states that the sentence replaces with another in the same
     place: "identified themselves as French" against "… as English", "Henry II" against
     "Henry III". The other name, or None."""
-    names = {c.text for c in missing if c.kind == "name" and c.text.lower() not in ORDINALS}
+    names = {c.text for c in missing if c.kind == "name" and len(c.text) > 2
+             and c.text.lower() not in ORDINALS}
     if not names:
         return None
     asked = [_bare(t) for t in _TOKEN.findall(question)]
@@ -356,7 +369,7 @@ def _name_swapped(question: str, text: str, missing: Sequence[Constraint]) -> st
                     continue
                 other = words[m]
                 if (not other[:1].isupper() or lower[m] in lower_asked or lower[m] in STOPWORDS
-                        or spelled_out(other, question)):
+                        or spelled_out(other, question) or _same_name(token, other)):
                     continue
                 if anchor in STOPWORDS:  # a stopword anchor needs the next word too
                     k2, j2 = k + step, j + step
@@ -367,6 +380,26 @@ def _name_swapped(question: str, text: str, missing: Sequence[Constraint]) -> st
     return None
 
 
+def _same_name(name: str, other: str) -> bool:
+    """A misspelling or a part of the same name, not another name: "Rind" and "Rhine",
+    "Castlles-Quintana" and "Castells-Quintana", "African-Americans" and "African"."""
+    a, b = name.lower(), other.lower()
+    if set(a.split("-")) & set(b.split("-")):
+        return True
+    return a[:2] == b[:2] and _edits(a, b) <= 2 or _edits(a, b) <= 1
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance, for two short words."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
 def _bare(token: str) -> str:
     return re.sub(r"['’]s$", "", token).strip("'’")
 
@@ -374,16 +407,37 @@ def _bare(token: str) -> str:
 _TOKEN = re.compile(r"[A-Za-z0-9][\w'’-]*")
 
 
+_NEGATING = ("un", "non", "in", "im", "il", "ir", "dis")
+
+
+def _negated_form(question: str, best: Candidate, near: Sequence[Candidate]) -> bool:
+    """A word negated by its prefix on one side and plain on the other: "unnatural
+    disasters" against "natural disasters", "dependent" against "independent"."""
+    asked = set(content_terms(question.replace("-", "")))
+    context = {t for c in near for t in content_terms(c.text.replace("-", ""))}
+    for word, other in ((asked, context), (context, asked)):
+        for stem in word - other:
+            for prefix in _NEGATING:
+                plain = stem[len(prefix):]
+                # "in", "im", "il", "ir" start many words: only before a longer stem
+                if stem.startswith(prefix) and len(plain) >= 4 + (len(prefix) == 2) \
+                        and plain in other \
+                        and (word is asked or plain not in context):
+                    return True
+    return False
+
+
 def _denied(question: str, best: Candidate) -> bool:
     """The sentence denies what the question asserts: "are not intended as" where the
-    question asks what "are intended as"."""
+    question asks what "are intended as" (the words either side of the "not" and the one
+    after, in the question's order)."""
     asked = _WORDS.findall(question.lower())
     if any(w in _DENIALS or w.endswith("n't") for w in asked):
         return False
-    pairs = set(zip(asked, asked[1:]))
+    runs = set(zip(asked, asked[1:], asked[2:]))
     words = _WORDS.findall(best.text.lower())
-    return any(words[i] in _DENIALS and (words[i - 1], words[i + 1]) in pairs
-               for i in range(1, len(words) - 1))
+    return any(words[i] in _DENIALS and (words[i - 1], words[i + 1], words[i + 2]) in runs
+               for i in range(1, len(words) - 2))
 
 
 def features(
