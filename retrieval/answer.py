@@ -321,6 +321,9 @@ def missing_line(
                and all(idf.df(s) == 0 for s in content_terms(c.text)) and content_terms(c.text)]
     if len(unknown) == 1:
         return f"None of the documents mentions {unknown[0].text}."
+    names = [c for c in verdict.missing if c.kind == "name"]
+    if verdict.replaced and len(names) == 1:
+        return f"The closest passage names {verdict.replaced}, not {names[0].text}."
     subject = _subject(prof, best, ranked)
     if len(verdict.missing) == 1 and subject:
         return f"No passage about {subject} mentions {verdict.missing[0].text}."

@@ -150,6 +150,7 @@ _SIBLINGS = (
     "spring summer autumn winter",
     "north/northern south/southern east/eastern west/western",
 )
+_SIBLING_WORDS = frozenset(w for group in _SIBLINGS for w in re.split(r"[\s/]", group))
 _DEGREES = {"most": {"least"}, "least": {"most"}, "more": {"less", "fewer"},
             "less": {"more"}, "fewer": {"more"}}
 _DENIALS = frozenset(("not", "never"))
@@ -328,9 +329,10 @@ def _swapped(question: str, best: Candidate, near: Sequence[Candidate]) -> bool:
     near_terms = _near_terms(best, near)
     asked = set(content_terms(question))
     opposites = _opposites()
-    # an opposite written in lower case ("new", not "New York")
+    # an opposite written in lower case ("new", not "New York"), or a sibling ("Thursdays")
     plain = set(content_terms(" ".join(
-        w for c in near for w in _TOKEN.findall(c.text) if not w[:1].isupper())))
+        w for c in near for w in _TOKEN.findall(c.text)
+        if not w[:1].isupper() or w.lower().rstrip("s") in _SIBLING_WORDS)))
     if any(q not in near_terms and opposites.get(q, set()) & plain - asked for q in asked):
         return True
     if _negated_form(question, best, near):

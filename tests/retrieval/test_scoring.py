@@ -124,3 +124,71 @@ def test_the_fit_script_reproduces_a_model(tmp_path):
     model = Calibration.from_json(json.loads(out.read_text()))
     assert model.confidence({"own": 0.95, "semantic": 0.6}) > 0.8
     assert model.confidence({"own": 0.4, "semantic": 0.3}) < 0.2
+
+
+PARLIAMENT = (
+    "Parliament typically sits Tuesdays, Wednesdays and Thursdays from early January. "
+    "The party with the highest quotient is awarded the seat. "
+    "In the course of the war, the Norman aristocracy often identified themselves as English. "
+    "Turing machines are not intended as a practical computing technology. "
+    "From the late 1340s onwards, people suffered from frequent natural disasters. "
+    "Möngke Khan commenced a military campaign in 1253. "
+    "Before World War I, Tesla sought overseas investors. "
+    "Trade economist Paul Krugman estimates that trade liberalisation has had an effect."
+)
+
+
+def check_against(question: str, text: str = PARLIAMENT):
+    """The check of `question` against the best sentence of `text`, one passage."""
+    index = LexicalIndex.build(["p", "q"], [text, "The Rhine flows through Basel."])
+    passage = Passage(id="p", source="p.txt", title="Notes", text=text, start=0,
+                      end=len(text), score=1.0, dense=0.0, lexical=0.0, metadata={})
+    prof = profile(question, Idf(index))
+    ranked = score(prof, candidates([passage]))
+    return ranked[0], check(prof, ranked[0], ranked, Idf(index))
+
+
+@pytest.mark.parametrize("question, reworded, flag", [
+    # a sibling or an opposite in the place of the sentence's word
+    ("What typically sits Tuesdays, Wednesdays and Fridays?",
+     "What typically sits Tuesdays, Wednesdays and Thursdays?", "swapped"),
+    ("The party with the lowest quotient is awarded what?",
+     "The party with the highest quotient is awarded what?", "swapped"),
+    ("When did people suffer frequent unnatural disasters?",
+     "When did people suffer frequent natural disasters?", "swapped"),
+    # the sentence says "not" inside what the question asserts
+    ("What are intended as a practical computing technology?",
+     "What are not intended as a practical computing technology?", "denied"),
+    # another name where the question's stood
+    ("Who often identified themselves as French?",
+     "Who often identified themselves as English?", "replaced"),
+])
+def test_a_swapped_word_is_a_hard_check_and_the_faithful_question_passes(
+        question, reworded, flag):
+    best, found = check_against(question)
+    assert getattr(found, flag) and found.hard_fail, question
+    best_again, faithful = check_against(reworded)
+    assert best_again.text == best.text
+    assert not faithful.hard_fail, reworded
+
+
+@pytest.mark.parametrize("question", [
+    "When did Mongke Khan commence a military campaign?",  # accents
+    "What does Paul Krugmen estimate about trade liberalisation?",  # a misspelt letter
+    "Where did Tesla look for investors before WWI?",  # an acronym spelled out
+    "What did people suffer from in the 1340s?",  # a decade
+])
+def test_names_and_numbers_match_their_other_forms(question):
+    _, found = check_against(question)
+    assert found.missing == [] and not found.hard_fail, question
+
+
+def test_a_replaced_name_is_named_in_the_refusal():
+    from attache.retrieval.answer import select
+
+    index = LexicalIndex.build(["p", "q"], [PARLIAMENT, "The French fleet sailed to Basel."])
+    passage = Passage(id="p", source="p.txt", title="Notes", text=PARLIAMENT, start=0,
+                      end=len(PARLIAMENT), score=1.0, dense=0.0, lexical=0.0, metadata={})
+    chosen = select("Who often identified themselves as French?", [passage], Idf(index))
+    assert not chosen.answered
+    assert chosen.missing == "The closest passage names English, not French."
