@@ -249,6 +249,23 @@ def test_front_matter_cannot_be_forged_by_page_text(tmp_path: Path) -> None:
     assert Library(tmp_path).by_url("http://attacker.example/") is None
 
 
+def test_saved_article_text_reads_back_as_written_not_as_markdown(tmp_path: Path) -> None:
+    from attache.index.documents import SourceFile, load
+    from attache.index.sources.article import Article, render
+
+    paragraphs = [
+        "# 1 priority is *not* emphasis, [a](b) <b>bold</b> &amp; a_b `code` ~~x~~ | \\ !",
+        "1. not a list", "2) nor this", "- not a bullet", "> not a quote", "--- no rule",
+        "Ordinary text, 3.5 percent.",
+    ]
+    article = Article(url="http://x.example/a", title="Notes", text="\n\n".join(paragraphs),
+                      outlet="X", author=None, date=None,
+                      fetched_at="2026-11-24T00:00:00+00:00")
+    data = render(article).encode()
+    doc = load(SourceFile(tmp_path / "a.md", "a.md", len(data)), data)
+    assert doc.text.split("\n\n") == paragraphs
+
+
 def test_hand_written_front_matter_gives_a_url_only_when_it_is_a_web_address(tmp_path: Path) -> None:
     from attache.index.documents import SourceFile, load
 

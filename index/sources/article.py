@@ -226,7 +226,27 @@ def render(article: Article) -> str:
         if value:
             lines.append(f"{key}: {json.dumps(_line(value, 2048), ensure_ascii=False)}")
     lines.append("---")
-    return "\n".join(lines) + "\n\n" + article.text.strip() + "\n"
+    body = "\n\n".join(escape_markdown(p) for p in article.text.strip().split("\n\n"))
+    return "\n".join(lines) + "\n\n" + body + "\n"
+
+
+# Characters that start inline Markdown (emphasis, code, links, HTML, entities, tables,
+# strikethrough, escapes), and what makes a paragraph's start a block (a heading, a
+# quote, a list item, a thematic break, a fence).
+_INLINE = re.compile(r"([\\`*_\[\]<>&|~!])")
+_BLOCK_START = re.compile(r"^(\s*)([#>+\-=]|(\d{1,9})([.)]))")
+
+
+def escape_markdown(paragraph: str) -> str:
+    """A paragraph of plain article text as Markdown that reads back as the same text:
+    "# 1 priority", "*not emphasis*", "<b>" and "&amp;" stay as written."""
+    text = _INLINE.sub(r"\\\1", paragraph)
+
+    def block(match: re.Match[str]) -> str:
+        indent, marker, number, delimiter = match.groups()
+        return indent + (f"{number}\\{delimiter}" if number else "\\" + marker)
+
+    return _BLOCK_START.sub(block, text)
 
 
 def read_front_matter(path: Path) -> dict[str, str]:
