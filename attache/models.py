@@ -264,6 +264,9 @@ class FeedSync(_Frozen):
     new: int = Field(description="items not seen before")
     seen: int = Field(description="items handled by an earlier sync")
     errors: list[str]
+    not_modified: bool = Field(
+        default=False,
+        description="the server answered the conditional GET with 304: nothing was read")
 
 
 class SyncResult(AddResult):

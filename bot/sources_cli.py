@@ -134,6 +134,9 @@ def cmd_feeds_sync(args: argparse.Namespace) -> int:
     if not report.feeds:
         _plain(console, "No feeds yet. Add one: attache feeds add URL")
     for feed in report.feeds:
+        if feed.get("not_modified"):
+            _plain(console, f"{feed['url']}: not modified since the last sync")
+            continue
         _plain(console, f"{feed['url']}: {feed['new']} new, {feed['seen']} seen before")
         for error in feed["errors"]:
             _plain(console, f"  error: {error}", "yellow")

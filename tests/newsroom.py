@@ -7,6 +7,7 @@ non-HTML response, oversize responses and a redirect to a private address.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import threading
 from dataclasses import dataclass, field
@@ -135,6 +136,7 @@ class Newsroom:
     hits: dict[str, int] = field(default_factory=dict)
     user_agents: list[str] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
+    not_modified: int = 0  # feed requests answered 304
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -165,7 +167,13 @@ class Newsroom:
         if path == "/feed.xml":
             with self._lock:
                 body = rss(self.base, list(self.published), list(self.feed_extras))
-            return Response(body, content_type="application/rss+xml; charset=utf-8")
+            etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:16] + '"'
+            if request.headers.get("If-None-Match") == etag:
+                with self._lock:
+                    self.not_modified += 1
+                return Response("", status=304, headers={"ETag": etag})
+            return Response(body, content_type="application/rss+xml; charset=utf-8",
+                            headers={"ETag": etag})
         if path == "/moved":
             return Response("", status=301, headers={"Location": KENYA.path})
         if path.startswith("/hop/"):

@@ -292,7 +292,8 @@ def test_feed_syncs_add_each_new_item_once(newsroom: Newsroom, make_settings) ->
 
     first = archive.sync(reindex=False)
     assert [a["title"] for a in first.added] == [KENYA.title]
-    assert first.feeds == [{"url": newsroom.url("/feed.xml"), "new": 1, "seen": 0, "errors": []}]
+    assert first.feeds == [{"url": newsroom.url("/feed.xml"), "new": 1, "seen": 0, "errors": [],
+                            "not_modified": False}]
 
     newsroom.publish(CABLES)
     newsroom.feed_extras.extend([
@@ -317,6 +318,14 @@ def test_feed_syncs_add_each_new_item_once(newsroom: Newsroom, make_settings) ->
         assert newsroom.hits[path] == 1, path
     assert newsroom.hits["/feed.xml"] == 5  # follow twice, sync three times
     assert len(list(settings.docs_dir.rglob("*.md"))) == 3
+
+    # nothing published since: the GET is conditional, the server answers 304, no item
+    # is read
+    unchanged = Archive(settings).sync(reindex=False)
+    assert newsroom.not_modified == 1
+    assert unchanged.feeds == [{"url": newsroom.url("/feed.xml"), "new": 0, "seen": 0,
+                                "errors": [], "not_modified": True}]
+    assert unchanged.added == [] and unchanged.skipped == []
 
     listed = archive.feeds()
     assert [(f["url"], f["seen"], f["last_error"]) for f in listed] == [
@@ -434,13 +443,15 @@ def test_cli_add_ask_and_feeds_as_a_user_would(newsroom: Newsroom, run_cli, seed
     newsroom.publish(CABLES)
     synced = cli_json(run_cli("feeds", "sync", "--json", env=allow))
     jsonschema.validate(synced, schemas["feeds-sync"])
-    assert synced["feeds"] == [{"url": newsroom.url("/feed.xml"), "new": 2, "seen": 0, "errors": []}]
+    assert synced["feeds"] == [{"url": newsroom.url("/feed.xml"), "new": 2, "seen": 0,
+                                "errors": [], "not_modified": False}]
     assert [a["title"] for a in synced["added"]] == [CABLES.title]
     assert [s["reason"].split(" as ")[0] for s in synced["skipped"]] == ["already saved"]
     assert synced["index"]["added"] == 1 and synced["index"]["switched"]
     again = cli_json(run_cli("feeds", "sync", "--json", env=allow))
     assert (again["added"], again["skipped"], again["index"]) == ([], [], None)
-    assert again["feeds"][0]["seen"] == 2
+    assert again["feeds"][0]["not_modified"] and again["feeds"][0]["seen"] == 0
+    assert "not modified since the last sync" in run_cli("feeds", "sync", env=allow).stdout
     listed = cli_json(run_cli("feeds", "list", "--json", env=env))
     jsonschema.validate(listed, schemas["feeds-list"])
     assert [f["url"] for f in listed["feeds"]] == [newsroom.url("/feed.xml")]

@@ -28,7 +28,7 @@ from attache.index.sources.article import (
     write_atomic,
 )
 from attache.index.sources.feeds import FeedItem, FeedState, NotAFeed, parse_feed
-from attache.index.sources.fetch import FEED_KINDS, FetchFailed, Fetcher
+from attache.index.sources.fetch import FEED_KINDS, FetchFailed, Fetcher, NotModified
 
 if TYPE_CHECKING:
     from attache.index.settings import Settings
@@ -209,17 +209,23 @@ class Archive:
     def follow(self, url: str) -> dict[str, Any]:
         """Start following a feed, after checking that the URL serves one."""
         url = url.strip()
-        title, items = self._read_feed(url)
+        title, items, _ = self._read_feed(url)
         added = self.feed_state.add(url, title)
         return {"url": url, "title": title, "items": len(items), "added": added}
 
     def unfollow(self, url: str) -> bool:
         return self.feed_state.remove(url.strip())
 
-    def _read_feed(self, url: str) -> tuple[str | None, list[FeedItem]]:
+    def _read_feed(
+        self, url: str, validators: dict[str, str] | None = None
+    ) -> tuple[str | None, list[FeedItem], dict[str, str]]:
+        """The feed's title and items, and the validators for a conditional GET next
+        time; NotModified when `validators` still hold."""
         try:
-            fetched = self.fetcher.fetch(url, kinds=FEED_KINDS)
-            return parse_feed(fetched.body, fetched.url)
+            fetched = self.fetcher.fetch(url, kinds=FEED_KINDS, validators=validators)
+            return (*parse_feed(fetched.body, fetched.url), fetched.validators)
+        except NotModified:
+            raise
         except FetchFailed as failed:
             raise FeedError(failed.reason) from None
         except NotAFeed as exc:
@@ -241,9 +247,14 @@ class Archive:
         return report
 
     def _sync_feed(self, url: str, report: SyncReport, stop: threading.Event) -> dict[str, Any]:
-        summary: dict[str, Any] = {"url": url, "new": 0, "seen": 0, "errors": []}
+        summary: dict[str, Any] = {"url": url, "new": 0, "seen": 0, "errors": [],
+                                   "not_modified": False}
         try:
-            title, items = self._read_feed(url)
+            title, items, validators = self._read_feed(url, self.feed_state.validators(url))
+        except NotModified:
+            summary["not_modified"] = True  # the server says nothing changed: no items read
+            self.feed_state.synced(url, None, None)
+            return summary
         except FeedError as exc:
             summary["errors"].append(str(exc))
             self.feed_state.synced(url, None, str(exc))
@@ -273,7 +284,12 @@ class Archive:
         if len(fresh) > MAX_NEW_PER_FEED:
             log.info("feed %s: %d more new items wait for the next sync",
                      url, len(fresh) - MAX_NEW_PER_FEED)
-        self.feed_state.synced(url, title, "; ".join(summary["errors"])[:500] or None)
+        # validators only when every item was handled: otherwise a 304 next time would
+        # hide the items still to retry
+        complete = not summary["errors"] and len(fresh) <= MAX_NEW_PER_FEED \
+            and not stop.is_set()
+        self.feed_state.synced(url, title, "; ".join(summary["errors"])[:500] or None,
+                               validators if complete else {})
         return summary
 
     # ------------------------------------------------------------------ index

@@ -155,7 +155,10 @@ class FeedState:
             while len(items) > MAX_SEEN:
                 items.pop(next(iter(items)))
 
-    def synced(self, url: str, title: str | None, error: str | None) -> None:
+    def synced(self, url: str, title: str | None, error: str | None,
+               validators: dict[str, str] | None = None) -> None:
+        """A sync of the feed ended; `validators` (ETag, Last-Modified) make the next
+        fetch conditional (None keeps those it has)."""
         with self._locked() as data:
             feed = data["feeds"].get(normalise_url(url))
             if feed is None:
@@ -164,6 +167,14 @@ class FeedState:
             feed["last_error"] = error
             if title:
                 feed["title"] = title
+            if validators is not None:
+                feed["validators"] = validators
+
+    def validators(self, url: str) -> dict[str, str]:
+        feed = self.get(url) or {}
+        found = feed.get("validators")
+        return {k: v for k, v in found.items() if isinstance(v, str)} \
+            if isinstance(found, dict) else {}
 
 
 def parse_every(text: str) -> float:

@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -69,6 +69,19 @@ class FetchFailed(Exception):
         self.transient = transient  # worth trying again later (timeouts, 5xx, no route)
 
 
+class NotModified(FetchFailed):
+    """A conditional GET answered 304: nothing changed since the validators were given."""
+
+    def __init__(self) -> None:
+        super().__init__("not modified since the last fetch")
+
+
+# Response headers that make the next GET of the same URL conditional, and the request
+# headers that send them back.
+VALIDATORS = {"etag": "If-None-Match", "last-modified": "If-Modified-Since"}
+MAX_VALIDATOR = 256
+
+
 @dataclass(frozen=True)
 class Fetched:
     """A response accepted for use."""
@@ -79,6 +92,8 @@ class Fetched:
     content_type: str
     charset: str | None
     body: bytes
+    # "etag" / "last-modified" as the server sent them, for a conditional GET next time
+    validators: dict[str, str] = field(default_factory=dict)
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -294,11 +309,18 @@ class Fetcher:
 
     # ------------------------------------------------------------------- fetch
 
-    def fetch(self, url: str, kinds: Iterable[str] = ARTICLE_KINDS) -> Fetched:
-        """GET `url` and return the accepted response, or raise FetchFailed."""
+    def fetch(self, url: str, kinds: Iterable[str] = ARTICLE_KINDS,
+              validators: dict[str, str] | None = None) -> Fetched:
+        """GET `url` and return the accepted response, or raise FetchFailed. With the
+        `validators` of an earlier response (`Fetched.validators`), the GET is conditional
+        and a 304 raises NotModified."""
         import httpx
 
         kinds = tuple(kinds)
+        conditional = {
+            VALIDATORS[name]: value for name, value in (validators or {}).items()
+            if name in VALIDATORS and _valid_header(value)
+        }
         deadline = time.monotonic() + self.timeout
         current = self._parse(url.strip())
         try:
@@ -317,6 +339,7 @@ class Fetcher:
                         "Host": current.netloc.decode("ascii"),
                         "User-Agent": self.agent,
                         "Accept": _accept_header(kinds),
+                        **conditional,
                     },
                     extensions={"sni_hostname": host},
                     timeout=httpx.Timeout(remaining),
@@ -332,6 +355,8 @@ class Fetcher:
                         except httpx.InvalidURL:
                             raise FetchFailed("redirected to an invalid URL") from None
                         continue
+                    if response.status_code == 304 and conditional:
+                        raise NotModified()
                     return self._accept(url, current, response, kinds, deadline)
                 finally:
                     response.close()
@@ -387,7 +412,14 @@ class Fetcher:
         return Fetched(
             url=str(url), requested=requested, kind=kind, content_type=mime,
             charset=charset, body=bytes(body),
+            validators={name: response.headers[name] for name in VALIDATORS
+                        if _valid_header(response.headers.get(name, ""))},
         )
+
+
+def _valid_header(value: str) -> bool:
+    """A validator worth sending back: short, printable, one line."""
+    return 0 < len(value) <= MAX_VALIDATOR and value.isprintable()
 
 
 def _accept_header(kinds: tuple[str, ...]) -> str:
