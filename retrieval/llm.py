@@ -10,10 +10,12 @@ answer.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -133,6 +135,37 @@ def check_answer(text: str, passages: int, max_chars: int) -> list[int]:
     return cited
 
 
+def _transport_keeping(sockets: list[socket.socket]) -> Any:
+    """An httpx transport whose connections' sockets are appended to `sockets`, so that a
+    request abandoned at its deadline can be cut off (a read blocked on a server that
+    trickles its headers wakes when its socket is shut down)."""
+    import httpcore
+    import httpx
+
+    class Keeping(httpcore.NetworkBackend):
+        def __init__(self) -> None:
+            self.backend = httpcore.SyncBackend()
+
+        def connect_tcp(self, *args: Any, **kwargs: Any) -> Any:
+            stream = self.backend.connect_tcp(*args, **kwargs)
+            sock = stream.get_extra_info("socket")
+            if sock is not None:
+                sockets.append(sock)
+            return stream
+
+        def connect_unix_socket(self, *args: Any, **kwargs: Any) -> Any:
+            return self.backend.connect_unix_socket(*args, **kwargs)
+
+        def sleep(self, seconds: float) -> None:
+            self.backend.sleep(seconds)
+
+    transport = httpx.HTTPTransport()
+    pool = getattr(transport, "_pool", None)  # httpx keeps its httpcore pool here
+    if pool is not None and hasattr(pool, "_network_backend"):
+        pool._network_backend = Keeping()
+    return transport
+
+
 class ChatLLM:
     """A client for one OpenAI-compatible `/chat/completions` endpoint.
 
@@ -162,12 +195,18 @@ class ChatLLM:
     def _chat(self, messages: list[dict[str, str]], max_tokens: int = 400) -> str:
         """The reply's text, within the deadline; the request runs in a thread of its own,
         so a server that holds its headers back cannot hold the caller past it either."""
+        import httpx
+
         deadline = time.monotonic() + self.timeout
         outcome: dict[str, Any] = {}
+        sockets: list[socket.socket] = []
+        client = httpx.Client(timeout=self.timeout,
+                              transport=self._transport or _transport_keeping(sockets))
 
         def request() -> None:
             try:
-                outcome["body"] = self._post(messages, max_tokens, deadline)
+                with client:
+                    outcome["body"] = self._post(client, messages, max_tokens, deadline)
             except BaseException as exc:  # handed to the caller below
                 outcome["error"] = exc
 
@@ -175,12 +214,16 @@ class ChatLLM:
         worker.start()
         worker.join(max(0.0, deadline - time.monotonic()))
         if worker.is_alive():
+            for sock in sockets:  # wakes the worker's blocked read: it ends at once
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
             raise self._too_late()
         if "error" in outcome:
             raise outcome["error"]
         return self._content(outcome["body"])
 
-    def _post(self, messages: list[dict[str, str]], max_tokens: int, deadline: float) -> bytes:
+    def _post(self, client: Any, messages: list[dict[str, str]], max_tokens: int,
+              deadline: float) -> bytes:
         import httpx
 
         headers = {"Accept-Encoding": "identity"}
@@ -190,10 +233,7 @@ class ChatLLM:
                    "max_tokens": max_tokens}
         body = bytearray()
         try:
-            with (
-                httpx.Client(timeout=self.timeout, transport=self._transport) as client,
-                client.stream("POST", self.url, json=payload, headers=headers) as response,
-            ):
+            with client.stream("POST", self.url, json=payload, headers=headers) as response:
                 if response.status_code != 200:
                     raise LLMError(f"the LLM answered with HTTP {response.status_code}")
                 encoding = response.headers.get("content-encoding", "identity").lower()

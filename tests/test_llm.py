@@ -144,6 +144,12 @@ def test_trickled_headers_are_cut_off_at_the_deadline_too() -> None:
         with pytest.raises(LLMError, match="did not answer within"):
             llm.answer("Who approved it?", PASSAGES)
         assert time.monotonic() - started < 3 * timeout
+        # the abandoned request does not linger while the server goes on trickling
+        ends = time.monotonic() + 5.0
+        while time.monotonic() < ends and any(
+                t.name == "attache-llm" for t in threading.enumerate()):
+            time.sleep(0.05)
+        assert not any(t.name == "attache-llm" for t in threading.enumerate())
 
 
 def test_a_flood_is_abandoned_at_the_size_cap(httpserver: Any) -> None:
