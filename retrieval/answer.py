@@ -29,6 +29,7 @@ from attache.retrieval.scoring import (
     Check,
     check,
     context_of,
+    date_words,
     default_calibration,
     features,
     is_headline,
@@ -374,26 +375,12 @@ class Side:
     passages: list[Passage]
 
 
-_MONTH_NAMES = ("January February March April May June July August September October "
-                "November December").split()
-
-
-def _date_words(value: str) -> str:
-    """A document's ISO date also as words ("2025-06-06": "June 6, 2025")."""
-    match = re.match(r"^(\d{4})-(\d{2})(?:-(\d{2}))?", value)
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        return value
-    month = _MONTH_NAMES[int(match.group(2)) - 1]
-    day = f" {int(match.group(3))}," if match.group(3) else ""
-    return f"{value} {month}{day} {match.group(1)} {month} {match.group(1)}"
-
-
 def _about(side: str, candidate: Candidate) -> int:
     """How surely the candidate's document speaks of the side: 2 when its title and date
     hold every name, number and year the side states, 1 when its passage does, else 0."""
     stated = side_constraints(side)
     heading = " ".join((candidate.passage.title,
-                        _date_words(str(candidate.passage.metadata.get("date") or ""))))
+                        date_words(str(candidate.passage.metadata.get("date") or ""))))
     if all(c.supported_by(heading) for c in stated):
         return 2
     where = f"{candidate.passage.text} {heading}"

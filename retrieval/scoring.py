@@ -229,12 +229,12 @@ _COUNTED = re.compile(r"\bhow many ((?:[\w-]+\s+){0,2}[\w-]+)", re.I)
 
 
 def _counted_noun(words: str) -> str:
-    """The counted thing of "how many …": up to its first plural ("societal class
-    divisions were …"), else its first word ("people")."""
+    """The counted thing of "how many …": its first plural ("Russian officers were …":
+    officers), else its first word ("people")."""
     split = words.split()
-    for i, word in enumerate(split):
+    for word in split:
         if len(word) > 3 and word.lower().endswith("s"):
-            return " ".join(split[:i + 1])
+            return word
     return split[0] if split else ""
 
 
@@ -289,11 +289,27 @@ def is_headline(best: Candidate) -> bool:
     return bool(title) and (text == title or (text.startswith(title) and len(text) < len(title) + 40))
 
 
+_MONTH_NAMES = ("January February March April May June July August September October "
+                "November December").split()
+
+
+def date_words(value: str) -> str:
+    """A document's ISO date also as words ("2025-06-06": "June 6, 2025")."""
+    match = re.match(r"^(\d{4})-(\d{2})(?:-(\d{2}))?", value)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return value
+    month = _MONTH_NAMES[int(match.group(2)) - 1]
+    day = f" {int(match.group(3))}," if match.group(3) else ""
+    return f"{value} {month}{day} {match.group(1)} {month} {match.group(1)}"
+
+
 def check(
     prof: QuestionProfile, best: Candidate, ranked: Sequence[Candidate], idf: Idf | None = None
 ) -> Check:
     near = context_of(best, ranked)
-    near_text = " ".join(c.text for c in near) + " " + best.passage.title
+    # the document's date dates what it reports ("blacklisted in November 2021")
+    dated = date_words(str(best.passage.metadata.get("date") or ""))
+    near_text = " ".join(c.text for c in near) + " " + best.passage.title + " " + dated
     from attache.retrieval.extractive import _ordinal
 
     position = getattr(best, "ordinal", 0)  # a list item's position in its list
