@@ -192,3 +192,21 @@ def test_a_replaced_name_is_named_in_the_refusal():
     chosen = select("Who often identified themselves as French?", [passage], Idf(index))
     assert not chosen.answered
     assert chosen.missing == "The closest passage names English, not French."
+
+
+def test_the_documents_date_supports_the_month_and_year_a_question_states():
+    text = "The company is known for running an exploit acquisition program named Pwn0rama."
+    index = LexicalIndex.build(["p", "q"], [text, "The Rhine flows through Basel."])
+
+    def found(date: str | None):
+        passage = Passage(id="p", source="p.txt", title="Commerce blacklists four firms",
+                          text=text, start=0, end=len(text), score=1.0, dense=0.0,
+                          lexical=0.0, metadata={"date": date} if date else {})
+        prof = profile("What program is the firm blacklisted in November 2021 known for running?",
+                       Idf(index))
+        ranked = score(prof, candidates([passage]))
+        return check(prof, ranked[0], ranked, Idf(index))
+
+    assert [c.text for c in found(None).missing] == ["November", "2021"]
+    assert found("2021-11-03").missing == [] and not found("2021-11-03").hard_fail
+    assert [c.text for c in found("2023-02-01").missing] == ["November", "2021"]
