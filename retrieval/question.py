@@ -41,7 +41,8 @@ _DATE_ASK = re.compile(
     r"|\bin what year\b", re.I
 )
 _NUMBER_ASK = re.compile(
-    r"\bhow (many|much)\b|\bby what (vote|margin|count|majority)\b|\b(what|which) (share|"
+    r"\bhow (many|much)\b|\bhow (large|big|high|long|far|old) an?\b|\bhow (old|far) (is|was|are|were)\b"
+    r"|\bby what (vote|margin|count|majority)\b|\b(what|which) (share|"
     r"percentage|percent|proportion|fraction|margin|sum|amount|number|vote count|tally)\b", re.I
 )
 # "What was the bureau's budget?": a figure, named in lower case (not "Ned Price").

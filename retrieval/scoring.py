@@ -222,10 +222,26 @@ class Check:
 _STRICT_DATE = re.compile(r"\b(what|which) (year|date|month)\b|\bon what date\b", re.I)
 _TALLY_ASK = re.compile(r"\bby what (vote|margin|majority|count)\b|\bvote (count|tally)\b", re.I)
 _TALLY = re.compile(r"\b\d+\s*(?:-|–|to)\s*\d+\b|\bunanimous(?:ly)?\b", re.I)
+# A question about a sum of money, and a sum of money.
+_MONEY_ASK = re.compile(r"\b(fine|fines|budget|cost|costs|price|salary|funding|fee|fees|money|"
+                        r"penalty|revenue|spend|spent|paid|pay)\b", re.I)
+_MONEY = re.compile(r"[$€£¥]\s?\d|\d\s?(?:dollars|euros|pounds|yen|usd|eur|gbp)\b|"
+                    r"\b(?:million|billion|trillion|bn)\b", re.I)
+_NOT_MONEY = re.compile(r"\b(percent|percentage|share|proportion|rate|how many)\b", re.I)
 # A "when" answered by a circumstance: "when disturbed", "by the time of the Miocene".
 _CONDITION = re.compile(r"\b(?:when|whenever|while|once|upon|time|beginning|end|start)\b", re.I)
 # What "how many" counts: up to three words after it.
 _COUNTED = re.compile(r"\bhow many ((?:[\w-]+\s+){0,2}[\w-]+)", re.I)
+
+
+def _same_unit(asked: str, word: str) -> bool:
+    """The same counted thing, spelt either way ("kilometers", "kilometres"; "tons",
+    "tonnes")."""
+    if asked == word:
+        return True
+    if min(len(asked), len(word)) >= 5:
+        return asked[:5] == word[:5]
+    return _edits(asked, word) <= 1 and asked[:2] == word[:2]
 
 
 def _counted_noun(words: str) -> str:
@@ -257,12 +273,15 @@ def _offers(asked: str, text: str, question: str) -> bool:
     if asked == "number":
         if _TALLY_ASK.search(question):
             return bool(_TALLY.search(text))
+        if _MONEY_ASK.search(question) and not _NOT_MONEY.search(question):
+            return bool(_MONEY.search(text))  # a sum of money: a currency or "million"
         counted = _COUNTED.search(question)
         if counted and _NUMBER.search(text):
             # "how many employees": a number, and the employees it would count (any of
             # the words that name them: "societal class divisions" counts "classes")
             stems = set(content_terms(_counted_noun(counted.group(1)))) - _anyone()
-            return not stems or bool(stems & set(content_terms(text)))
+            return not stems or any(_same_unit(a, b) for a in stems
+                                    for b in content_terms(text))
         return bool(_NUMBER.search(text))
     if asked in ("who", "where", "acronym", "reaction"):
         from attache.retrieval.extractive import _type_match

@@ -210,3 +210,22 @@ def test_the_documents_date_supports_the_month_and_year_a_question_states():
     assert [c.text for c in found(None).missing] == ["November", "2021"]
     assert found("2021-11-03").missing == [] and not found("2021-11-03").hard_fail
     assert [c.text for c in found("2023-02-01").missing] == ["November", "2021"]
+
+
+@pytest.mark.parametrize("question, text, offers", [
+    # a sum of money wants a currency or "million", not any number
+    ("How large a fine did Commerce impose on the four companies?",
+     "The four companies were added to the Entity List.", False),
+    ("How large a fine did Commerce impose on the firm?",
+     "Commerce fined the firm $2.5 million.", True),
+    # a share is not a sum, though the question names fees
+    ("What percentage of children attend fee-paying schools?",
+     "About 9 per cent of children attend fee-paying schools.", True),
+    # the counted thing, spelt either way
+    ("How many square kilometers does the basin cover?",
+     "The basin covers 7,000,000 square kilometres.", True),
+    ("How many officers did the US indict?", "Banks in 16 Ukrainian cities crashed.", False),
+])
+def test_the_kind_of_figure_asked_for(question, text, offers):
+    _, found = check_against(question, text)
+    assert found.asked == "number" and found.type_missing is (not offers), question
