@@ -59,6 +59,11 @@ SIDE_CANDIDATES = 20
 # ... and of those scoring at least this share of the best, the earliest in its document
 # speaks for the side (an article's lead says what it is about).
 SIDE_LEAD_RATIO = 0.6
+# … and when the comparison names what is compared: the best sentence, unless an earlier
+# one scores about as well
+SIDE_TOPIC_RATIO = 0.95
+# A comparison names what is compared when its topic holds this many content words.
+SPECIFIC_TOPIC_TERMS = 2
 # Another document's best sentence joins the answer only when its own confidence reaches
 # this (or the operating point, if higher).
 OTHER_SOURCE_CONFIDENCE = 0.2
@@ -397,11 +402,14 @@ _FURNITURE = re.compile(r"^(url|source|by|posted|published|updated|photo|image)\
                         r"|^\S*https?://", re.I)
 
 
-def pick_side(label: str, query: str, selection: Selection, taken: list[Candidate]) -> Side:
+def pick_side(label: str, query: str, selection: Selection, taken: list[Candidate],
+              specific: bool = False) -> Side:
     """The sentence that best speaks for one side: among the side's own best sentences,
     those from a document about the side (by its title and date first, else its passage),
     not already cited for the other side (another document preferred); of those scoring
-    nearly as well as the best, the earliest in its document. None when no document
+    nearly as well as the best, the earliest in its document (an article's lead says what
+    it is about), or, for a `specific` comparison ("differ in what they do with the
+    order"), of those scoring within a whisker of the best. None when no document
     supports the side."""
     if not side_constraints(query):
         best = selection.best if selection.answered else None
@@ -415,7 +423,8 @@ def pick_side(label: str, query: str, selection: Selection, taken: list[Candidat
         fitting = [(c, a) for c, a in fitting if a == surest]
     fresh = [c for c, _ in fitting if c.passage.source not in used] or [c for c, _ in fitting]
     top = max((c.score for c in fresh), default=0.0)
-    leads = sorted((c for c in fresh if c.score >= SIDE_LEAD_RATIO * top), key=lambda c: c.start)
+    ratio = SIDE_TOPIC_RATIO if specific else SIDE_LEAD_RATIO
+    leads = sorted((c for c in fresh if c.score >= ratio * top), key=lambda c: c.start)
     chosen = leads[0] if leads else None
     return Side(label, chosen, selection.confidence if chosen else 0.0, selection.passages)
 

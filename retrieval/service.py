@@ -267,18 +267,22 @@ class Attache:
         """A comparison: each side searched and answered on its own, one cited sentence
         per side, labelled; a side no document supports is said so."""
         from attache.retrieval.answer import (
+            SPECIFIC_TOPIC_TERMS,
             Answer,
             compose_comparison,
             merge_passages,
             pick_side,
         )
+        from attache.retrieval.extractive import content_terms
 
         sides = []
         for label, query in zip(compared.labels, compared.sides):
             side_question = compared.question_for(query)
             selection = self.select(side_question)
             taken = [s.sentence for s in sides if s.sentence is not None]
-            sides.append(pick_side(label, query, selection, taken))
+            # "differ in what they do with Executive Order 13694": a topic of its own
+            specific = len(content_terms(compared.topic)) >= SPECIFIC_TOPIC_TERMS
+            sides.append(pick_side(label, query, selection, taken, specific=specific))
         answered, text, citations, missing = compose_comparison(sides)
         confidences = [s.confidence for s in sides if s.sentence is not None]
         return Answer(
