@@ -201,9 +201,13 @@ class Catalog:
     def write_manifest(self, version: int, manifest: Manifest) -> None:
         _write_manifest(self._version_path(version), manifest)
 
+    def cached_manifest(self, version: int) -> Manifest | None:
+        """The writer's copy of a version's manifest, None when there is none."""
+        return _read_manifest(self._version_path(version))
+
     def manifest(self, store: ChromaStore, pointer: Pointer) -> Manifest:
         """Every document of the version: the writer's copy, else derived from Chroma."""
-        cached = _read_manifest(self._version_path(pointer.version))
+        cached = self.cached_manifest(pointer.version)
         if cached is not None:
             return cached
         state = version_state(store, pointer)
