@@ -18,7 +18,7 @@ import json
 import shutil
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,10 @@ def manifest_from_records(records: Iterable[Record], segment: str = "") -> Manif
 
 
 def _write_manifest(path: Path, manifest: Manifest) -> None:
-    write_json_atomic(path, {s: asdict(e) for s, e in sorted(manifest.items())})
+    # fields by hand: asdict would deep-copy every entry's list of chunk ids
+    names = [f.name for f in fields(DocumentEntry)]
+    write_json_atomic(path, {s: {n: getattr(e, n) for n in names}
+                             for s, e in sorted(manifest.items())})
 
 
 def _read_manifest(path: Path) -> Manifest | None:
