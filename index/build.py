@@ -131,6 +131,9 @@ class Plan:
     gone: list[DocumentEntry]  # documents whose chunks the new version drops
     report: RebuildReport
     restat: bool = False  # sizes or times of unchanged documents to remember
+    same_build: bool = False  # the version was built by this model and chunk settings
+    remember: bool = False  # the manifest to write again, if nothing changed
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def version(self) -> int:
@@ -239,9 +242,11 @@ class Indexer:
         started = time.perf_counter()
         self._step("plan")
         plan = self.plan()
-        if plan.pointer and plan.state is not None and not (plan.changes or plan.gone):
-            if plan.restat:  # remember sizes and times, so that next time needs no reading
+        if plan.pointer and plan.same_build and not (plan.changes or plan.gone):
+            if plan.remember:  # sizes and times, so that next time needs no reading
                 self.catalog.write_manifest(plan.pointer.version, plan.kept)
+            if plan.state is not None:  # the store was asked: its pointer, for next time
+                self.store.record_published(plan.pointer)
             plan.report.version = plan.pointer.version
             return self._finish(plan, started)  # nothing changed
         self._step("stage")
@@ -262,23 +267,55 @@ class Indexer:
     # --- plan --------------------------------------------------------------
 
     def plan(self) -> Plan:
-        """Compare the documents folder with the published version."""
+        """Compare the documents folder with the published version.
+
+        First with the pointer the writer recorded beside an embedded store (see
+        `ChromaStore.published`) and that version's cached manifest, without opening the
+        store: a rebuild that finds nothing to do neither imports Chroma nor loads the
+        model. When something changed, that comparison stands if the store still holds
+        that pointer; otherwise (or with a Chroma server) the comparison is made with the
+        pointer the store holds."""
         settings = self.settings
-        report = RebuildReport()
         files, skipped = discover(settings.docs_dir, settings.max_file_bytes)
-        pointer = self.store.pointer()
         model = model_identity(settings)
-        same_build = bool(
-            pointer
-            and pointer.embedding_model == model
-            and pointer.chunk_size == settings.chunk_size
-            and pointer.chunk_overlap == settings.chunk_overlap
-        )
-        old: Manifest = self.catalog.manifest(self.store, pointer) if pointer else {}
+        recorded = self.store.published()
+        old = self.catalog.cached_manifest(recorded.version) if recorded else None
+        if (recorded and old is not None and self._same_build(recorded, model)
+                and all(entry.segment for entry in old.values())):
+            plan = self._compare(files, list(skipped), recorded, model, old, True)
+            if not (plan.changes or plan.gone):
+                return self._planned(plan)
+            if self.store.pointer() == recorded:
+                plan.state = version_state(self.store, recorded)
+                return self._planned(plan)
+        pointer = self.store.pointer()
+        same_build = self._same_build(pointer, model)
+        old = self.catalog.cached_manifest(pointer.version) if pointer else None
+        cached = old is not None
+        if old is None:
+            old = self.catalog.manifest(self.store, pointer) if pointer else {}
         state = version_state(self.store, pointer) if pointer and same_build else None
         if state and len(state.names) == 1:  # a manifest from before segments
             for entry in old.values():
                 entry.segment = entry.segment or state.names[0]
+        plan = self._compare(files, skipped, pointer, model, old, same_build)
+        plan.state, plan.remember = state, plan.restat or not cached
+        return self._planned(plan)
+
+    def _same_build(self, pointer: Pointer | None, model: str) -> bool:
+        """Whether the version was built by this model with these chunk settings."""
+        return bool(
+            pointer
+            and pointer.embedding_model == model
+            and pointer.chunk_size == self.settings.chunk_size
+            and pointer.chunk_overlap == self.settings.chunk_overlap
+        )
+
+    def _compare(self, files: list[SourceFile], skipped: list[Skipped], pointer: Pointer | None,
+                 model: str, old: Manifest, same_build: bool) -> Plan:
+        """Which files are unchanged, changed or gone against the manifest `old`: a file
+        whose size and modification time match its entry is unchanged without being
+        read; the others are hashed."""
         settled = time.time_ns() - RACY_NS
         restat = False
         kept: Manifest = {}
@@ -286,13 +323,16 @@ class Indexer:
         for number, file in enumerate(files, 1):
             self._progress("reading", number, len(files))
             previous = old.get(file.source)
-            try:
-                info = os.stat(file.path)
-            except OSError as exc:
-                skipped.append(Skipped(file.source, f"unreadable: {exc.strerror or exc}"))
-                continue
-            stat = (info.st_size, info.st_mtime_ns if info.st_mtime_ns < settled else -1)
-            if state and previous and (previous.size, previous.mtime_ns) == stat:
+            size, mtime = file.size, file.mtime_ns
+            if mtime < 0:  # not stated when discovered
+                try:
+                    info = os.stat(file.path)
+                except OSError as exc:
+                    skipped.append(Skipped(file.source, f"unreadable: {exc.strerror or exc}"))
+                    continue
+                size, mtime = info.st_size, info.st_mtime_ns
+            stat = (size, mtime if mtime < settled else -1)
+            if same_build and previous and (previous.size, previous.mtime_ns) == stat:
                 kept[file.source] = previous
                 continue
             data = read(file, self.settings.max_file_bytes)
@@ -300,7 +340,7 @@ class Indexer:
                 skipped.append(data)
                 continue
             sha = hashlib.sha256(data).hexdigest()
-            if state and previous and previous.sha256 == sha:
+            if same_build and previous and previous.sha256 == sha:
                 restat = restat or (previous.size, previous.mtime_ns) != stat
                 previous.size, previous.mtime_ns = stat
                 kept[file.source] = previous
@@ -308,15 +348,18 @@ class Indexer:
             changes.append(Change(file, sha, stat, previous))
         seen = set(kept) | {c.file.source for c in changes}
         gone = [entry for source, entry in old.items() if source not in seen]
-        report.unchanged = len(kept)
-        report.removed = len(gone)
-        for skip in sorted(skipped, key=lambda s: s.path):
-            self._skip(report, skip)
-        report.documents = len(kept)
-        report.chunks = sum(e.chunks for e in kept.values())
-        if not kept and not changes:
-            self._no_documents(len(skipped))
-        return Plan(pointer, state, model, kept, changes, gone, report, restat)
+        report = RebuildReport(unchanged=len(kept), removed=len(gone), documents=len(kept),
+                               chunks=sum(e.chunks for e in kept.values()))
+        return Plan(pointer, None, model, kept, changes, gone, report, restat,
+                    same_build=same_build, remember=restat, skipped=skipped)
+
+    def _planned(self, plan: Plan) -> Plan:
+        """Report the skipped files (once the comparison that stands is known)."""
+        for skip in sorted(plan.skipped, key=lambda s: s.path):
+            self._skip(plan.report, skip)
+        if not plan.kept and not plan.changes:
+            self._no_documents(len(plan.skipped))
+        return plan
 
     def _no_documents(self, skipped: int) -> None:
         raise NoUsableDocuments(

@@ -18,7 +18,7 @@ import json
 import shutil
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,10 @@ def manifest_from_records(records: Iterable[Record], segment: str = "") -> Manif
 
 
 def _write_manifest(path: Path, manifest: Manifest) -> None:
-    write_json_atomic(path, {s: asdict(e) for s, e in sorted(manifest.items())})
+    # fields by hand: asdict would deep-copy every entry's list of chunk ids
+    names = [f.name for f in fields(DocumentEntry)]
+    write_json_atomic(path, {s: {n: getattr(e, n) for n in names}
+                             for s, e in sorted(manifest.items())})
 
 
 def _read_manifest(path: Path) -> Manifest | None:
@@ -201,9 +204,13 @@ class Catalog:
     def write_manifest(self, version: int, manifest: Manifest) -> None:
         _write_manifest(self._version_path(version), manifest)
 
+    def cached_manifest(self, version: int) -> Manifest | None:
+        """The writer's copy of a version's manifest, None when there is none."""
+        return _read_manifest(self._version_path(version))
+
     def manifest(self, store: ChromaStore, pointer: Pointer) -> Manifest:
         """Every document of the version: the writer's copy, else derived from Chroma."""
-        cached = _read_manifest(self._version_path(pointer.version))
+        cached = self.cached_manifest(pointer.version)
         if cached is not None:
             return cached
         state = version_state(store, pointer)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from array import array
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 IDS_FILE = "ids.json"
 SPLITTER = r"(?u)\b\w+\b"
+BUILD_BATCH = 10_000  # texts tokenized at a time
 
 
 def _tokenizer() -> Any:
@@ -28,6 +30,36 @@ def _tokenizer() -> Any:
     return bm25s.tokenization.Tokenizer(
         lower=True, splitter=SPLITTER, stopwords="en", stemmer=Stemmer.Stemmer("english")
     )
+
+
+class LexicalBuilder:
+    """A BM25 index built from chunks given a batch at a time: only each chunk's token
+    ids are kept (4 bytes a token), not its text, so a large index can be built from
+    texts streamed out of Chroma or made on the fly."""
+
+    def __init__(self) -> None:
+        self._tokenizer = _tokenizer()
+        self._tokens: list[array[int]] = []
+        self.ids: list[str] = []
+
+    def add(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+        tokens = self._tokenizer.tokenize(
+            list(texts), update_vocab=True, return_as="ids", show_progress=False
+        )
+        self._tokens.extend(array("i", t) for t in tokens)
+        self.ids.extend(ids)
+
+    def build(self) -> LexicalIndex:
+        import bm25s
+        from bm25s.tokenization import Tokenized
+
+        if not self._tokens:  # the tokenizer's vocabulary of an empty index
+            self.add([], [])
+        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever.index(Tokenized(self._tokens, self._tokenizer.get_vocab_dict()),
+                        show_progress=False)
+        self._tokens = []
+        return LexicalIndex(retriever, self._tokenizer, self.ids)
 
 
 class LexicalIndex:
@@ -40,13 +72,10 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
-        import bm25s
-
-        tokenizer = _tokenizer()
-        tokens = tokenizer.tokenize(list(texts), return_as="tuple", show_progress=False)
-        retriever = bm25s.BM25(k1=1.2, b=0.75)
-        retriever.index(tokens, show_progress=False)
-        return cls(retriever, tokenizer, list(ids))
+        builder = LexicalBuilder()
+        for start in range(0, len(texts), BUILD_BATCH):
+            builder.add(ids[start : start + BUILD_BATCH], texts[start : start + BUILD_BATCH])
+        return builder.build()
 
     def save(self, directory: Path) -> None:
         """Write to `directory` via a temporary sibling, then rename: all or nothing."""

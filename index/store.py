@@ -14,6 +14,10 @@ Layout in Chroma (embedded `PersistentClient` in `DATA_DIR/chroma`, or a server)
 
 Collections are created without an embedding function and every vector is given
 explicitly, so Chroma's own default model (which would download) never runs.
+
+An embedded store also keeps, beside Chroma's files, a copy of the pointer its writer
+published last (`LOCAL_POINTER`), which the writer reads without opening Chroma (see
+`ChromaStore.published`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ META_COLLECTION = "attache-meta"
 POINTER_ID = "current"
 VERSION_PREFIX = "attache-v"
 MODEL_KEY = "attache_embedding_model"
+LOCAL_POINTER = "attache-pointer.json"
+CHROMA_DB = "chroma.sqlite3"  # embedded Chroma's database file, in its folder
 
 
 
@@ -207,7 +213,50 @@ class ChromaStore:
 
     def publish(self, pointer: Pointer) -> None:
         """Switch readers to `pointer`'s version in one atomic write."""
+        self.forget_published()
         self._meta().upsert(ids=[POINTER_ID], embeddings=[[1.0]], metadatas=[asdict(pointer)])
+        self.record_published(pointer)
+
+    # --- the writer's copy of the pointer ----------------------------------
+
+    def _local_pointer(self) -> Path | None:
+        return None if self.url else self.data_dir / "chroma" / LOCAL_POINTER
+
+    def _database_id(self) -> list[int] | None:
+        try:
+            info = os.stat(self.data_dir / "chroma" / CHROMA_DB)
+        except OSError:
+            return None
+        return [info.st_dev, info.st_ino]
+
+    def published(self) -> Pointer | None:
+        """The pointer this store's writer published last, read from its copy beside
+        Chroma's files without opening Chroma: None with a Chroma server (another machine
+        may publish there), without a copy, or when the database file is not the one the
+        copy was written beside. The writer drops the copy before it switches the pointer
+        and writes it after, so a copy that exists is the pointer Chroma holds; a Chroma
+        folder deleted or replaced takes its copy with it."""
+        path = self._local_pointer()
+        if path is None:
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data["database"] != self._database_id():
+                return None
+            return Pointer.from_metadata(data["pointer"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def forget_published(self) -> None:
+        path = self._local_pointer()
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+    def record_published(self, pointer: Pointer) -> None:
+        """Keep a copy of `pointer`, the one Chroma holds now (the writer holds the lock)."""
+        path, database = self._local_pointer(), self._database_id()
+        if path is not None and database is not None:
+            write_json_atomic(path, {"pointer": asdict(pointer), "database": database})
 
     def write_state(self, version: int, state: dict[str, Any]) -> None:
         """Store what a version holds beyond its pointer (written before it is published)."""
@@ -365,7 +414,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False)
+        handle.write(json.dumps(data, ensure_ascii=False))  # in one pass of the C encoder
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)

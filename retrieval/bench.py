@@ -256,18 +256,22 @@ def bench_changes(settings: Any, docs: Path, work: Path, embedder: Any,
 
 def fill_synthetic(data_dir: Path, n: int, vocabulary: list[str], seed: int = 5,
                    settings: Any = None, docs_dir: Path | None = None,
-                   per_doc: int = 50) -> None:
+                   per_doc: int = 50, progress: Progress | None = None) -> None:
     """A store of `n` synthetic chunks published as the current version. With a
     `docs_dir`, each synthetic document is also written there as a file and the index is
     recorded as built by `settings`'s model, so that a rebuild of that folder finds it
-    up to date."""
+    up to date.
+
+    Streamed: each batch of chunks is made, written to Chroma (in batches as large as it
+    takes) and tokenized for BM25, then dropped; what is kept for the whole store is the
+    chunks' BM25 token ids and the manifest."""
     import hashlib
 
     import numpy as np
 
     from attache.index.catalog import Catalog, DocumentEntry, VersionState
     from attache.index.embedding import model_identity
-    from attache.index.lexical import LexicalIndex
+    from attache.index.lexical import LexicalBuilder
     from attache.index.store import ChromaStore, Pointer, Record, version_name
 
     rng = np.random.default_rng(seed)
@@ -275,30 +279,30 @@ def fill_synthetic(data_dir: Path, n: int, vocabulary: list[str], seed: int = 5,
     name = version_name(1)
     model = model_identity(settings) if settings is not None and docs_dir else "synthetic"
     store.create(name, model)
+    step = max(per_doc, store.max_batch // per_doc * per_doc)  # whole documents a batch
     words = np.array(vocabulary)
-    ids: list[str] = []
-    texts: list[str] = []
+    lexical = LexicalBuilder()
     manifest: dict[str, DocumentEntry] = {}
     if docs_dir is not None:
         docs_dir.mkdir(parents=True, exist_ok=True)
-    for first in range(0, n, per_doc * 100):
-        count = min(per_doc * 100, n - first)
+    reported = 0
+    for first in range(0, n, step):
+        count = min(step, n - first)
         vectors = rng.normal(size=(count, 384)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         batch = []
         for start in range(first, first + count, per_doc):
-            number = start // per_doc
-            source = f"synthetic-{number:06d}.txt"
-            chunks = [" ".join(words[rng.integers(0, len(words), size=60)]) + "."
-                      for _ in range(min(per_doc, n - start))]
+            source = f"synthetic-{start // per_doc:06d}.txt"
+            picks = words[rng.integers(0, len(words), size=(min(per_doc, n - start), 60))]
+            chunks = [" ".join(row) + "." for row in picks]
             body = f"{source}\n\n" + "\n\n".join(chunks) + "\n"
-            sha = hashlib.sha256(body.encode("utf-8")).hexdigest()
-            size, mtime = len(body.encode("utf-8")), -1
+            data = body.encode("utf-8")
+            sha = hashlib.sha256(data).hexdigest()
+            size, mtime = len(data), -1
             if docs_dir is not None:
                 path = docs_dir / source
-                path.write_text(body, encoding="utf-8")
-                info = path.stat()
-                size, mtime = info.st_size, info.st_mtime_ns - 3_000_000_000
+                path.write_bytes(data)
+                mtime = path.stat().st_mtime_ns - 3_000_000_000
                 os.utime(path, ns=(mtime, mtime))
             entry = DocumentEntry(source, sha, source, "txt", segment=name, size=size,
                                   mtime_ns=mtime)
@@ -311,12 +315,14 @@ def fill_synthetic(data_dir: Path, n: int, vocabulary: list[str], seed: int = 5,
                     "text_sha": f"{start + position:x}"}))
             manifest[source] = entry
         store.add(name, batch, vectors)
-        ids.extend(r.id for r in batch)
-        texts.extend(r.text for r in batch)
+        lexical.add([r.id for r in batch], [r.text for r in batch])
+        del batch, vectors
+        if progress and first + count - reported >= 100_000:
+            reported = first + count
+            progress(f"growth: {reported:,} of {n:,} chunks written")
     catalog = Catalog(data_dir)
-    lexical = LexicalIndex.build(ids, texts)
-    lexical.save(catalog.folder(name) / "lexical")
-    del ids, texts, lexical
+    lexical.build().save(catalog.folder(name) / "lexical")
+    del lexical
     chunk_size = settings.chunk_size if settings is not None else 200
     overlap = settings.chunk_overlap if settings is not None else 40
     catalog.write_manifest(1, manifest)
@@ -378,7 +384,7 @@ def bench_growth(sizes: tuple[int, ...], docs: Path, questions: list[str], work:
         # the model is not involved: the store's vectors are synthetic, so its query
         # vectors need not come from the model either; the service still embeds them
         fill_synthetic(data_dir, n, vocabulary, settings=settings,
-                       docs_dir=folder if settings is not None else None)
+                       docs_dir=folder if settings is not None else None, progress=progress)
         fill = time.perf_counter() - started
         progress(f"growth: querying {n:,} chunks")
         figures = bench_queries(data_dir, questions[:GROWTH_QUERIES], work)

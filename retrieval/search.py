@@ -172,6 +172,11 @@ class Retriever:
         best = sorted(found, key=lambda i: -found[i][0])[:pool]
         return {i: found[i] for i in best}
 
+    def warm_up(self, vector: Any) -> None:
+        """Have Chroma load the vector index of each segment (a store of a million chunks
+        takes seconds), so that the first question does not wait for it."""
+        self._dense(self._current(), vector, 1)
+
     def lexical(self) -> VersionLexical:
         """The BM25 index of the version the last search used (so an answer's term weights
         come from the version its passages came from), loading one if none was."""

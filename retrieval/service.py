@@ -115,10 +115,11 @@ class Attache:
             return self._idf[1]
 
     def warm_up(self) -> None:
-        """Load the model and the current index now rather than on the first question."""
+        """Load the model and the current index (BM25 and each segment's vector index)
+        now rather than on the first question."""
         retriever = self.retriever
         self._idf_for(retriever)
-        self.embedder.embed_query("warm up")
+        retriever.warm_up(self.embedder.embed_query("warm up"))
 
     def ask(
         self, question: str, conversation: Conversation | None = None,

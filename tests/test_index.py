@@ -486,6 +486,81 @@ def test_unchanged_files_are_not_read_and_touched_ones_are_hashed_once(
     assert (changed.switched, changed.updated, changed.unchanged) == (True, 1, 2)
 
 
+# A rebuild in a new process, as `attache index rebuild --json` runs it, then which of the
+# heavy libraries it imported.
+_HEAVY = ("chromadb", "onnxruntime", "fastembed", "llama_index")
+_REBUILD_AND_MODULES = f"""
+import json, sys
+from attache.bot.cli import main
+status = main(["index", "rebuild", "--json"])
+print(json.dumps([m for m in {_HEAVY!r} if m in sys.modules]))
+sys.exit(status)
+"""
+
+
+def _rebuild_in_new_process(env: dict[str, str]) -> tuple[dict, list[str]]:
+    done = subprocess.run([sys.executable, "-c", _REBUILD_AND_MODULES], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report, modules = done.stdout.strip().splitlines()[-2:]
+    return json.loads(report), json.loads(modules)
+
+
+def test_noop_rebuild_in_a_new_process_opens_neither_chroma_nor_the_model(
+    make_service, seeds_copy, tmp_path
+):
+    data = tmp_path / "data"
+    make_service(docs_dir=seeds_copy, data_dir=data).rebuild()
+    env = subprocess_env(ATTACHE_DOCS_DIR=str(seeds_copy), ATTACHE_DATA_DIR=str(data))
+    report, modules = _rebuild_in_new_process(env)
+    assert (report["switched"], report["unchanged"], report["embedded"]) == (False, 2, 0)
+    assert modules == []
+    # touched, same bytes: hashed, still nothing to do, still without the store
+    path = seeds_copy / POMPEO
+    os.utime(path, ns=(time.time_ns() - 10**10,) * 2)
+    report, modules = _rebuild_in_new_process(env)
+    assert (report["switched"], report["unchanged"], modules) == (False, 2, [])
+    # a change is written the usual way
+    write_corpus(seeds_copy, documents=1, paragraphs=2)
+    report, modules = _rebuild_in_new_process(env)
+    assert (report["switched"], report["added"]) == (True, 1)
+    assert {"chromadb", "onnxruntime"} <= set(modules)
+
+
+def test_noop_check_without_the_store_is_not_fooled(seeds_copy, tmp_path):
+    """Deciding "nothing changed" without opening Chroma relies on the writer's copy of
+    the pointer: a Chroma folder deleted, or a rebuild that died between switching the
+    pointer and copying it, must not leave a copy that lies. (Each rebuild runs in a new
+    process, as a user's would: one process keeps an embedded store it has opened.)"""
+    data = tmp_path / "data"
+    env = subprocess_env(ATTACHE_DOCS_DIR=str(seeds_copy), ATTACHE_DATA_DIR=str(data))
+    first, _ = _rebuild_in_new_process(env)
+    # the Chroma folder deleted, the cache kept: everything is indexed again
+    shutil.rmtree(data / "chroma")
+    again, _ = _rebuild_in_new_process(env)
+    assert (again["switched"], again["added"], again["chunks"]) == (True, 2, first["chunks"])
+    # a rebuild adding a document dies right after switching the pointer
+    added = write_corpus(seeds_copy, documents=1, paragraphs=2)[0]
+    dies = subprocess.run([sys.executable, "-c", _DIES_AFTER_SWITCHING], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert "died after switching" in dies.stderr
+    # the folder is back as the previous version had it (same files, same times)
+    added.unlink()
+    undone, _ = _rebuild_in_new_process(env)
+    assert (undone["switched"], undone["removed"], undone["documents"]) == (True, 1, 2)
+
+
+_DIES_AFTER_SWITCHING = """
+from attache.index.settings import load_settings
+from attache.index.store import ChromaStore
+from attache.retrieval.service import Attache
+def dies(self, pointer):
+    raise SystemExit("died after switching")
+ChromaStore.record_published = dies
+Attache(load_settings()).rebuild()
+"""
+
+
 def test_merge_policy():
     from attache.index.build import merges
     from attache.index.catalog import VersionState

@@ -22,6 +22,7 @@ class SourceFile:
     size: int
     root: Path | None = None
     parts: tuple[str, ...] = ()
+    mtime_ns: int = -1  # its modification time when discovered (-1: unknown)
 
 
 @dataclass(frozen=True)

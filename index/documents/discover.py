@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from attache.index.documents.base import SUPPORTED_SUFFIXES, Skipped, SourceFile
 from attache.index.documents.names import safe_name
@@ -86,7 +86,7 @@ def _classify(
         return Skipped(source, f"unreadable: {os_reason(exc)}")
     if not stat.S_ISREG(info.st_mode):
         return Skipped(source, _NOT_REGULAR)
-    return _check_file(base, rel, source, info.st_size, max_bytes)
+    return _check_file(base, rel, source, info, max_bytes)
 
 
 def _classify_link(
@@ -107,21 +107,30 @@ def _classify_link(
         return Skipped(source, _FOLDER_LINK)
     if not stat.S_ISREG(info.st_mode):
         return Skipped(source, _NOT_REGULAR)
-    return _check_file(base, rel, source, info.st_size, max_bytes)
+    return _check_file(base, rel, source, info, max_bytes)
+
+
+def _suffix(source: str) -> str:
+    """`PurePosixPath(source).suffix`, without making a path."""
+    name = source.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 def _check_file(
-    base: Path, rel: tuple[str, ...], source: str, size: int, max_bytes: int
+    base: Path, rel: tuple[str, ...], source: str, info: os.stat_result, max_bytes: int
 ) -> SourceFile | Skipped:
-    """Apply the suffix and size rules to a regular file."""
-    suffix = PurePosixPath(source).suffix.lower()
+    """Apply the suffix and size rules to a regular file (`info`: its status)."""
+    size = info.st_size
+    suffix = _suffix(source).lower()
     if not suffix:
         return Skipped(source, "unsupported type (no extension)")
     if suffix not in SUPPORTED_SUFFIXES:
         return Skipped(source, f"unsupported type '{suffix}'")
     if size > max_bytes:
         return Skipped(source, f"larger than {format_limit(max_bytes)} ({format_size(size)})")
-    return SourceFile(path=base.joinpath(*rel), source=source, size=size, root=base, parts=rel)
+    return SourceFile(path=base.joinpath(*rel), source=source, size=size, root=base, parts=rel,
+                      mtime_ns=info.st_mtime_ns)
 
 
 def _distinct_sources(files: list[SourceFile], skipped: list[Skipped]) -> list[SourceFile]:
@@ -137,7 +146,7 @@ def _distinct_sources(files: list[SourceFile], skipped: list[Skipped]) -> list[S
 
 
 def _raw_parts(source: str) -> tuple[str, ...]:
-    return PurePosixPath(source).parts
+    return tuple(source.split("/"))
 
 
 _MB = 1024 * 1024
@@ -165,7 +174,7 @@ def format_size(n: int) -> str:
 def _posix(parts: tuple[str, ...]) -> str:
     """Safe relative POSIX path of path parts ("." for the root itself): undecodable
     bytes and control characters written as escapes (see names.safe_name)."""
-    return safe_name(PurePosixPath(*parts).as_posix()) if parts else "."
+    return safe_name("/".join(parts)) if parts else "."  # names hold no "/"
 
 
 def os_reason(exc: OSError) -> str:
