@@ -244,8 +244,8 @@ def bench_changes(settings: Any, docs: Path, work: Path, embedder: Any,
         rows[f"{copies}x"] = {
             "documents": report.documents, "chunks": report.chunks,
             "build_seconds": round(build, 2), "add_seconds": round(add, 2),
-            "add_embedded": added.embedded, "remove_seconds": round(remove, 2),
-            "noop_seconds": round(noop, 2),
+            "add_embedded": added.embedded, "remove_seconds": round(remove, 3),
+            "noop_seconds": round(noop, 3),
         }
         shutil.rmtree(folder.parent, ignore_errors=True)
     small, big = rows["1x"], rows[f"{COPIES}x"]
@@ -356,7 +356,7 @@ def bench_noop(settings: Any, docs: Path, work: Path, documents: int = NOOP_DOCU
     wall, peak, _ = _child("attache.bot.cli", ["index", "rebuild", "--json"], env)
     shutil.rmtree(data_dir, ignore_errors=True)
     shutil.rmtree(folder, ignore_errors=True)
-    return {"documents": documents, "noop_seconds": round(seconds, 2),
+    return {"documents": documents, "noop_seconds": round(seconds, 3),
             "noop_cli_seconds": round(wall, 2), "noop_cli_peak_mb": peak}
 
 
@@ -403,9 +403,9 @@ def bench_growth(sizes: tuple[int, ...], docs: Path, questions: list[str], work:
             add, added = _timed_rebuild(service)
             sorted(folder.glob("synthetic-*.txt"))[0].unlink()
             remove, _ = _timed_rebuild(service)
-            row.update({"documents": report.documents, "noop_seconds": round(noop, 2),
+            row.update({"documents": report.documents, "noop_seconds": round(noop, 3),
                         "add_seconds": round(add, 2), "add_embedded": added.embedded,
-                        "remove_seconds": round(remove, 2)})
+                        "remove_seconds": round(remove, 3)})
         rows.append(row)
         shutil.rmtree(data_dir, ignore_errors=True)
         shutil.rmtree(folder, ignore_errors=True)
