@@ -28,6 +28,7 @@ from attache.retrieval.extractive import (
     _NUMBER,
     _TIME_WORDS,
     _YEAR,
+    _one_edit,
     STOPWORDS,
     content_terms,
 )
@@ -241,7 +242,7 @@ def _same_unit(asked: str, word: str) -> bool:
         return True
     if min(len(asked), len(word)) >= 5:
         return asked[:5] == word[:5]
-    return _edits(asked, word) <= 1 and asked[:2] == word[:2]
+    return _one_edit(asked, word) and asked[:2] == word[:2]
 
 
 def _counted_noun(words: str) -> str:
@@ -423,7 +424,7 @@ def _same_name(name: str, other: str) -> bool:
     a, b = name.lower(), other.lower()
     if set(a.split("-")) & set(b.split("-")):
         return True
-    return a[:2] == b[:2] and _edits(a, b) <= 2 or _edits(a, b) <= 1
+    return a[:2] == b[:2] and _edits(a, b) <= 2 or _one_edit(a, b)
 
 
 def _edits(a: str, b: str) -> int:
