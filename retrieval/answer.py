@@ -25,7 +25,9 @@ from attache.retrieval.extractive import (
 
 from attache.retrieval.question import constraints, name_phrases, side_constraints
 from attache.retrieval.scoring import (
+    STRICT_TYPES,
     Calibration,
+    counted_noun,
     Check,
     check,
     context_of,
@@ -68,6 +70,10 @@ SPECIFIC_TOPIC_TERMS = 2
 # this (or the operating point, if higher).
 OTHER_SOURCE_CONFIDENCE = 0.2
 OTHER_SOURCE_RATIO = 0.7
+# A sentence holding the date or number asked for replaces a best one lacking it when
+# it is among the next few and scores at least this share of the best one's score.
+TYPED_CANDIDATES = 5
+TYPED_RATIO = 0.85
 # Evidence weights (see `evidence`): question-term coverage counting the passage, coverage
 # by the sentence alone, and similarity in meaning.
 EVIDENCE_COVERAGE_WEIGHT = 0.5
@@ -167,6 +173,37 @@ def evidence(best: Candidate, prof: QuestionProfile) -> float:
     return support(best, prof) - missing_type
 
 
+def _typed_first(
+    prof: QuestionProfile, ranked: list[Candidate], idf: Idf
+) -> tuple[list[Candidate], Check]:
+    """When the best sentence lacks the date or number the question asks for, a sentence
+    scoring nearly as well that holds it, and fails no other check, answers instead
+    ("how many pillars": "… summarized in six policy pillars", not the strategy's
+    headline sentence). The sentences, best first, and the best one's check."""
+    best = ranked[0]
+    verdict = check(prof, best, ranked, idf)
+    if not (verdict.type_missing and verdict.asked in STRICT_TYPES):
+        return ranked, verdict
+    missing = {c.text for c in verdict.missing}
+    named = [c for c in constraints(prof.text) if c.kind == "name" and c.supported_by(best.text)]
+    for other in ranked[1:TYPED_CANDIDATES]:
+        if other.score < TYPED_RATIO * best.score:
+            break
+        # the same subject: the same passage, naming what the best sentence names or
+        # going on about it ("It explains …")
+        if other.passage.id != best.passage.id or not (
+            _GOES_ON.match(other.text) or all(c.supported_by(other.text) for c in named)
+        ):
+            continue
+        own = check(prof, other, ranked, idf)
+        if not own.hard_fail and {c.text for c in own.missing} <= missing:
+            return [other] + [c for c in ranked if c is not other], own
+    return ranked, verdict
+
+
+_GOES_ON = re.compile(r"(?:It|Its|They|Their|He|His|She|Her|This|These)\b")
+
+
 def _fits(best: Candidate, other: Candidate, prof: QuestionProfile) -> bool:
     """Whether a runner-up sentence joins the best one: while the two stay short, or,
     up to a longer limit, when it holds a question term the best one lacks (the best
@@ -242,6 +279,7 @@ def select(
     ranked = [c for c in ranked if c.passage.id in kept_ids]
     if not ranked:
         return Selection(kept, [], None, 0.0, [])
+    ranked, verdict = _typed_first(prof, ranked, idf)
     best = ranked[0]
     chosen = [best]
     antecedent = _antecedent(prof, best, ranked)
@@ -258,7 +296,6 @@ def select(
     calibration = calibration or default_calibration()
     threshold = calibration.min_confidence if min_confidence is None else min_confidence
 
-    verdict = check(prof, best, ranked, idf)
     values = features(prof, best, ranked, verdict)
     confidence = calibration.confidence(values)
 
@@ -299,7 +336,14 @@ _NUMBER_NOUN = re.compile(
     r"\b(budget|cost|price|salary|headcount|funding|fee|sum|figure|tally|turnout|score|"
     r"population|total|share|percentage|margin|vote|fine|size|amount|rate)s?\b", re.I
 )
-_HOW_MANY = re.compile(r"\bhow (many|much) (\w+)", re.I)
+_HOW_MANY = re.compile(r"\bhow (many|much) ((?:[\w-]+\s+){0,2}[\w-]+)", re.I)
+
+
+def _counted(words: str) -> str:
+    """What "how many" counts, up to its noun: "Russian officers", "pillars"."""
+    noun = counted_noun(words)
+    split = words.split()
+    return " ".join(split[:split.index(noun) + 1]) if noun in split else split[0]
 
 
 def _subject(prof: QuestionProfile, best: Candidate, ranked: list[Candidate]) -> str:
@@ -309,14 +353,50 @@ def _subject(prof: QuestionProfile, best: Candidate, ranked: list[Candidate]) ->
     names = [n for n in name_phrases(prof.text) if all(
         w.lower() in near.lower() for w in n.split())]
     if names:
-        return " and ".join(dict.fromkeys(names))
+        return _listed(list(dict.fromkeys(names)))
     near_terms = set(content_terms(near))
+    phrase = _noun_phrase(prof, near_terms)
+    if phrase:
+        return phrase
     words = [w for w in re.findall(r"[\w'’-]+", prof.text)
              if (stems := content_terms(w)) and stems[0] in near_terms]
     if not words:
         return ""
     top = sorted(words, key=lambda w: -prof.weights.get(content_terms(w)[0], 0.0))[:2]
     return "the " + " ".join(w for w in words if w in top)
+
+
+def _listed(items: list[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+_LINKS = frozenset(("of", "on", "for", "in", "about", "against", "and"))
+
+
+def _noun_phrase(prof: QuestionProfile, near_terms: set[str]) -> str:
+    """The weightiest phrase of the question opened by "the" whose words the passage
+    holds ("the joint statement on commercial spyware"), or ""."""
+    tokens = re.findall(r"[\w'’-]+", prof.text)
+    best, best_weight = "", 0.0
+    for i, token in enumerate(tokens):
+        if token.lower() != "the":
+            continue
+        taken: list[str] = []
+        for word in tokens[i + 1:]:
+            stems = content_terms(word)
+            if stems and stems[0] in near_terms:
+                taken.append(word)
+            elif word.lower() in _LINKS and taken:
+                taken.append(word)
+            else:
+                break
+        while taken and taken[-1].lower() in _LINKS:
+            taken.pop()
+        weight = sum(prof.weights.get(s, 0.0) for w in taken for s in content_terms(w))
+        if len(taken) >= 2 and weight > best_weight:
+            best, best_weight = "the " + " ".join(taken), weight
+    return best
 
 
 def missing_line(
@@ -338,7 +418,7 @@ def missing_line(
         if asked == "number":
             many = _HOW_MANY.search(prof.text)
             noun = _NUMBER_NOUN.search(prof.text)
-            what = (f"how {many.group(1).lower()} {many.group(2)}" if many
+            what = (f"how {many.group(1).lower()} {_counted(many.group(2))}" if many
                     else f"its {noun.group(1).lower()}" if noun else "the figure asked for")
         else:
             what = {"date": "when", "who": "who", "where": "where",

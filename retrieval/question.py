@@ -81,6 +81,28 @@ _MONTH_NAMES = {name[:3]: name for name in (
     "january february march april may june july august september october november december"
 ).split()} | {"sept": "september"}
 _ACRONYM = re.compile(r"^[A-Z]{2,6}$")
+# A seat of government stands for its state in the news ("Washington blamed Moscow"):
+# the state's name supports it.
+_SEATS: dict[str, tuple[str, ...]] = {
+    "washington": ("united states", "u.s.", "america", "american"),
+    "moscow": ("russia", "russian", "kremlin"),
+    "kremlin": ("russia", "russian", "moscow"),
+    "beijing": ("china", "chinese"),
+    "london": ("britain", "british", "united kingdom", "u.k."),
+    "paris": ("france", "french"),
+    "berlin": ("germany", "german"),
+    "tokyo": ("japan", "japanese"),
+    "pyongyang": ("north korea", "north korean"),
+    "tehran": ("iran", "iranian"),
+    "kyiv": ("ukraine", "ukrainian"),
+    "kiev": ("ukraine", "ukrainian"),
+    "brussels": ("european union", "eu"),
+    "canberra": ("australia", "australian"),
+    "delhi": ("india", "indian"),
+    "ottawa": ("canada", "canadian"),
+    "seoul": ("south korea", "south korean"),
+    "jerusalem": ("israel", "israeli"),
+}
 
 
 def spelled_out(acronym: str, text: str) -> bool:
@@ -125,6 +147,9 @@ def name_phrases(question: str) -> list[str]:
         capital = word[:1].isupper() and i > 0 and bare.lower() not in _NOT_NAMES
         if capital and bare.lower() not in STOPWORDS:
             current.append(bare)
+            if bare != word:  # a possessive ends the name: "the Group's December meeting"
+                phrases.append(current)
+                current = []
             continue
         if current:
             phrases.append(current)
@@ -143,7 +168,7 @@ def constraints(question: str) -> list[Constraint]:
             if len(word) < 2 or word.lower() in ORDINALS:
                 continue
             forms = (word.lower(), _MONTH_NAMES[word.lower()]) if word.lower() in _MONTH_NAMES \
-                else (word.lower(),)
+                else (word.lower(), *_SEATS.get(word.lower(), ()))
             found.append(Constraint("name", word, forms))
     for match in _NUMERAL.finditer(question):
         raw = match.group(1)

@@ -245,7 +245,7 @@ def _same_unit(asked: str, word: str) -> bool:
     return _one_edit(asked, word) and asked[:2] == word[:2]
 
 
-def _counted_noun(words: str) -> str:
+def counted_noun(words: str) -> str:
     """The counted thing of "how many …": its first plural ("Russian officers were …":
     officers), else its first word ("people")."""
     split = words.split()
@@ -280,7 +280,7 @@ def _offers(asked: str, text: str, question: str) -> bool:
         if counted and _NUMBER.search(text):
             # "how many employees": a number, and the employees it would count (any of
             # the words that name them: "societal class divisions" counts "classes")
-            stems = set(content_terms(_counted_noun(counted.group(1)))) - _anyone()
+            stems = set(content_terms(counted_noun(counted.group(1)))) - _anyone()
             return not stems or any(_same_unit(a, b) for a in stems
                                     for b in content_terms(text))
         return bool(_NUMBER.search(text))

@@ -1,0 +1,86 @@
+"""Choosing the answer sentence and wording a refusal (`retrieval/answer.py`), on real
+text and a real BM25 index of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from attache.index.lexical import LexicalIndex
+from attache.retrieval.answer import select
+from attache.retrieval.extractive import Idf
+from attache.retrieval.question import constraints, name_phrases
+from attache.retrieval.search import Passage
+
+STRATEGY = (
+    "The White House today released President Trump's Cyber Strategy for America, "
+    "outlining the priorities for ensuring that America remains unrivaled in cyberspace. "
+    "This strategy builds on President Trump's actions to date against cyber threats. "
+    "It sets out the strategy's priorities for America in six policy pillars."
+)
+ENGINES = (
+    "The Rumford steam engine was patented the same year as the Watt steam engine. "
+    "The Corliss steam engine was patented in the year 1849."
+)
+OTHERS = ("The Rhine flows through Basel.", "Officials met again in Sydney in 2025.")
+
+
+def passage(text: str, source: str = "a.txt", title: str = "") -> Passage:
+    return Passage(id=source, source=source, title=title, text=text, start=0, end=len(text),
+                   score=1.0, dense=0.0, lexical=0.0, metadata={})
+
+
+def chosen(question: str, text: str):
+    idf = Idf(LexicalIndex.build(["a", "b", "c"], [text, *OTHERS]))
+    return select(question, [passage(text)], idf)
+
+
+def test_a_sentence_holding_the_number_asked_for_answers_instead_of_the_headline():
+    selection = chosen("How many pillars does President Trump's Cyber Strategy for America have?",
+                       STRATEGY)
+    assert "six policy pillars" in selection.best.text
+    assert not selection.check.hard_fail
+
+
+def test_a_number_about_another_subject_does_not_answer():
+    # the sentence with the year names Corliss's engine, not the Rumford one
+    # the sentence with the year scores nearly as well, but names Corliss's engine
+    selection = chosen("In what year was the Rumford steam engine patented?", ENGINES)
+    assert "Rumford" in selection.best.text and selection.check.hard_fail
+    assert not selection.answered
+    # going on about the Rumford engine, it answers
+    selection = chosen("In what year was the Rumford steam engine patented?",
+                       ENGINES.replace("The Corliss steam engine was", "It was a steam engine"))
+    assert "1849" in selection.best.text and not selection.check.hard_fail
+
+
+def test_a_capital_stands_for_its_state():
+    washington = next(c for c in constraints("How long did it take Washington to blame Moscow?")
+                      if c.text == "Washington")
+    assert washington.supported_by("Within 48 hours the United States pointed the finger.")
+    assert washington.supported_by("U.S. officials blamed Russia.")
+    assert not washington.supported_by("Within 48 hours the city council pointed the finger.")
+    assert not washington.supported_by("They told us nothing.")  # "us" is not the U.S.
+
+
+def test_a_possessive_ends_a_name():
+    assert name_phrases("How did China respond to the Quad Group's December 2023 statement?") \
+        == ["China", "Quad Group", "December"]
+
+
+@pytest.mark.parametrize("question, text, line", [
+    # the subject in the question's words
+    ("How many governments had signed the joint statement on commercial spyware by 2025?",
+     "Eleven governments signed the joint statement on commercial spyware in March 2023. "
+     "Six more joined the joint statement on commercial spyware a year later.",
+     "No passage about the joint statement on commercial spyware mentions 2025."),
+    # the names listed, and what was counted
+    ("How many Russian officers did the US indict for the February DDoS attacks on "
+     "Ukrainian banks?",
+     "The US blamed Russian military intelligence for the February DDoS attacks on "
+     "Ukrainian banks, within 48 hours.",
+     "The documents mention Russian, US, February DDoS and Ukrainian, but not how many "
+     "Russian officers."),
+])
+def test_a_refusal_says_what_is_missing_in_the_question_s_words(question, text, line):
+    selection = chosen(question, text)
+    assert not selection.answered and selection.missing == line
