@@ -33,7 +33,9 @@ from attache.retrieval.scoring import (
     context_of,
     date_words,
     default_calibration,
+    default_ranker,
     features,
+    judge,
     is_headline,
 )
 
@@ -250,7 +252,7 @@ def _addresses(prof: QuestionProfile, other: Candidate, best: Candidate,
     return not (supported & missing)
 
 
-def select(
+def scored(
     question: str,
     passages: list[Passage],
     idf: Idf,
@@ -258,14 +260,9 @@ def select(
     context: str = "",
     query_vector: Any = None,
     cache: AnalysisCache | None = None,
-    calibration: Calibration | None = None,
-    min_confidence: float | None = None,
-) -> Selection:
-    """Rerank passages by their best sentence, choose the answer sentences, and decide
-    whether they answer: no hard check fails (see `scoring.Check`) and the calibrated
-    confidence reaches `min_confidence` (default: the shipped operating point)."""
-    if not passages:
-        return Selection([], [], None, 0.0, [])
+) -> tuple[QuestionProfile, list[Passage], list[Candidate]]:
+    """The question's profile, the `k` passages kept (reranked by their best sentence)
+    and their sentences, best-scoring first."""
     prof = profile(question, idf, context)
     ranked = score(prof, candidates(passages, query_vector, cache))
     best_of: dict[str, float] = {}
@@ -276,9 +273,35 @@ def select(
     ]
     kept = sorted(reranked, key=lambda p: -p.score)[:k]
     kept_ids = {p.id for p in kept}
-    ranked = [c for c in ranked if c.passage.id in kept_ids]
+    return prof, kept, [c for c in ranked if c.passage.id in kept_ids]
+
+
+def select(
+    question: str,
+    passages: list[Passage],
+    idf: Idf,
+    k: int = PASSAGES,
+    context: str = "",
+    query_vector: Any = None,
+    cache: AnalysisCache | None = None,
+    calibration: Calibration | None = None,
+    min_confidence: float | None = None,
+    ranker: Calibration | None = None,
+) -> Selection:
+    """Rerank passages by their best sentence, order the best-scoring sentences by the
+    ranker's probability that they hold the answer, choose the answer sentences, and
+    decide whether they answer: no hard check fails (see `scoring.Check`) and the
+    calibrated confidence reaches `min_confidence` (default: the shipped operating
+    point)."""
+    if not passages:
+        return Selection([], [], None, 0.0, [])
+    prof, kept, ranked = scored(question, passages, idf, k, context, query_vector, cache)
     if not ranked:
         return Selection(kept, [], None, 0.0, [])
+    ranker = ranker or default_ranker()
+    judged = judge(prof, ranked, idf)
+    top = sorted(judged, key=lambda j: -ranker.confidence(j.rank_values))
+    ranked = [j.candidate for j in top] + ranked[len(judged):]
     ranked, verdict = _typed_first(prof, ranked, idf)
     best = ranked[0]
     chosen = [best]

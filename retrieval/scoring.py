@@ -564,3 +564,88 @@ def default_calibration() -> Calibration:
         encoding="utf-8"
     )
     return Calibration.from_json(json.loads(text))
+
+
+# --- ranking the best sentences -----------------------------------------------------
+
+# How many of the best-scoring sentences the ranker reorders.
+RANKED = 8
+# The ranker's features: the answerability features of each sentence, and these.
+RANK_FEATURES: dict[str, str] = {
+    "score": "the sentence's score (`extractive.score`)",
+    "type_match": "how well it offers the kind of answer asked for",
+    "passage_rank": "its passage's rank",
+    "position": "its place among the best-scoring sentences (0 for the best)",
+    "words": "its length in words",
+    "hard": "1 when a hard check refuses it",
+    "bigrams": "share of the question's word pairs (stemmed) the sentence holds in a row",
+    "matched": "share of the question's distinct stemmed words it holds, stopwords aside",
+}
+
+_PAIR_STOPWORDS = frozenset(
+    "the a an of in on at to for by with from and or is was were are be been what which "
+    "who whom whose when where why how did do does that this as its it".split())
+
+
+def _stems(text: str) -> list[str]:
+    from attache.retrieval.extractive import _stemmer
+
+    words = [w.lower() for w in re.findall(r"[A-Za-z0-9]+", text)]
+    return _stemmer().stemWords(words) if words else []
+
+
+def rank_values(
+    prof: QuestionProfile, candidate: Candidate, position: int, verdict: Check,
+    values: dict[str, float], asked: Sequence[str] | None = None,
+) -> dict[str, float]:
+    """The ranker's features of one sentence (`FEATURES` values plus `RANK_FEATURES`)."""
+    asked = list(asked) if asked is not None else _stems(prof.text)
+    held = _stems(candidate.text)
+    pairs = {p for p in zip(asked, asked[1:])
+             if not (p[0] in _PAIR_STOPWORDS and p[1] in _PAIR_STOPWORDS)}
+    words = {w for w in asked if w not in _PAIR_STOPWORDS}
+    return {
+        **values,
+        "score": candidate.score,
+        "type_match": candidate.type_match,
+        "passage_rank": float(candidate.rank),
+        "position": float(position),
+        "words": float(len(candidate.text.split())),
+        "hard": float(verdict.hard_fail),
+        "bigrams": len(pairs & set(zip(held, held[1:]))) / max(1, len(pairs)),
+        "matched": len(words & set(held)) / max(1, len(words)),
+    }
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One of the best-scoring sentences with its checks, features and ranker values."""
+
+    candidate: Candidate
+    check: Check
+    values: dict[str, float]
+    rank_values: dict[str, float]
+
+
+def judge(prof: QuestionProfile, ranked: Sequence[Candidate], idf: Idf | None,
+          k: int = RANKED) -> list[Judged]:
+    """The checks, features and ranker values of the `k` best-scoring sentences, in
+    score order."""
+    asked = _stems(prof.text)
+    out = []
+    for position, candidate in enumerate(ranked[:k]):
+        verdict = check(prof, candidate, ranked, idf)
+        values = features(prof, candidate, ranked, verdict)
+        out.append(Judged(candidate, verdict, values,
+                          rank_values(prof, candidate, position, verdict, values, asked)))
+    return out
+
+
+@lru_cache(maxsize=1)
+def default_ranker() -> Calibration:
+    """The shipped ranker (`retrieval/calibration/ranker.json`): a logistic regression
+    giving the probability that a sentence holds the answer, fitted on SQuAD v1.1."""
+    text = resources.files("attache.retrieval.calibration").joinpath("ranker.json").read_text(
+        encoding="utf-8"
+    )
+    return Calibration.from_json(json.loads(text))

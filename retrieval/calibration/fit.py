@@ -8,19 +8,25 @@ out-of-sample trade-off between unanswerable questions refused and answerable on
 answered right at several operating points, picks the operating point (the one
 refusing most unanswerable SQuAD 2.0 questions while keeping answerable ones answered
 right at `--floor` or better), fits on everything and writes `model.json`.
+With `--ranker`, fits the sentence ranker instead, on what `dump.py --candidates` wrote
+(SQuAD v1.1's answerable questions), and writes `ranker.json`:
+
+    python -m attache.retrieval.calibration.fit --ranker retrieval/calibration/data/ranking.jsonl.gz
+
 numpy only; nothing here runs when Attaché answers.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from attache.retrieval.scoring import FEATURES
+from attache.retrieval.scoring import FEATURES, RANK_FEATURES
 
 HERE = Path(__file__).resolve().parent
 THRESHOLDS = tuple(round(0.05 + 0.025 * i, 3) for i in range(27))  # 0.05 … 0.70
@@ -113,14 +119,58 @@ def chosen(table: list[dict], floor: float) -> dict:
     return max(eligible, key=lambda t: t["unanswerable_refused"] or 0) if eligible else table[0]
 
 
+def fit_ranker(paths: list[Path], out: Path, l2: float) -> int:
+    """The ranker: a logistic regression over each best-scoring sentence's features
+    giving the probability that it holds the answer; prints the share of questions whose
+    first sentence holds it, in score order and in the ranker's order (out of sample, by
+    article)."""
+    questions = []
+    for path in paths:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as lines:
+            questions.extend(json.loads(line) for line in lines if line.strip())
+    questions = [q for q in questions if q["candidates"]]
+    names = list(FEATURES) + list(RANK_FEATURES)
+    rows = [(i, q["group"], c) for i, q in enumerate(questions) for c in q["candidates"]]
+    x = np.array([[c["features"].get(n, 0.0) for n in names] for _, _, c in rows], float)
+    y = np.array([c["label"] for _, _, c in rows], float)
+    owner = np.array([i for i, _, _ in rows])
+    groups = np.array([g for _, g, _ in rows])
+    p = np.zeros(len(rows))
+    for group in sorted(set(groups)):
+        test = groups == group
+        p[test] = predict(x[test], *fit_logistic(x[~test], y[~test], l2))
+    first = np.array([q["candidates"][0]["label"] for q in questions], float)
+    ranked = np.array([y[owner == i][np.argmax(p[owner == i])] for i in range(len(questions))])
+    print(f"{len(questions)} questions, {len(rows)} sentences; first sentence holds the answer: "
+          f"score order {first.mean():.3f}, ranker {ranked.mean():.3f} (out of sample)")
+    weights, bias, means, scales = fit_logistic(x, y, l2)
+    out.write_text(json.dumps({
+        "features": names,
+        "weights": [round(float(w), 5) for w in weights],
+        "means": [round(float(m), 5) for m in means],
+        "scales": [round(float(s), 5) for s in scales],
+        "bias": round(bias, 5),
+        "fitted_on": [str(path.name) for path in paths],
+        "rows": len(rows),
+        "l2": l2,
+    }, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="fit the answerability model")
     parser.add_argument("dumps", type=Path, nargs="+")
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--floor", type=float, default=0.79,
                         help="answerable SQuAD 2.0 questions answered right, at least")
-    parser.add_argument("--out", type=Path, default=HERE / "model.json")
+    parser.add_argument("--ranker", action="store_true",
+                        help="fit the sentence ranker on `dump.py --candidates` output")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.ranker:
+        return fit_ranker(args.dumps, args.out or HERE / "ranker.json", args.l2)
+    args.out = args.out or HERE / "model.json"
     rows = load(args.dumps)
     x, y = matrix(rows), np.array([r["label"] for r in rows], float)
     p = cross_validate(rows, x, y, args.l2)

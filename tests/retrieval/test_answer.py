@@ -7,7 +7,7 @@ import pytest
 
 from attache.index.lexical import LexicalIndex
 from attache.retrieval.answer import select
-from attache.retrieval.extractive import Idf
+from attache.retrieval.extractive import Idf, candidates, profile, score
 from attache.retrieval.question import constraints, name_phrases
 from attache.retrieval.search import Passage
 
@@ -84,3 +84,14 @@ def test_a_possessive_ends_a_name():
 def test_a_refusal_says_what_is_missing_in_the_question_s_words(question, text, line):
     selection = chosen(question, text)
     assert not selection.answered and selection.missing == line
+
+
+def test_the_ranker_puts_the_sentence_that_answers_first():
+    # the first sentence repeats more of the question's words, the second names who
+    text = ("The creation of the cyber bureau was approved, and the creation of the bureau "
+            "was welcomed. Secretary Pompeo approved the creation of the bureau in June.")
+    question = "Who approved the creation of the cyber bureau?"
+    idf = Idf(LexicalIndex.build(["a", "b", "c"], [text, *OTHERS]))
+    in_score_order = score(profile(question, idf), candidates([passage(text)]))
+    assert in_score_order[0].text.startswith("The creation")
+    assert select(question, [passage(text)], idf).best.text.startswith("Secretary Pompeo")

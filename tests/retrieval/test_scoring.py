@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -12,9 +13,11 @@ from attache.index.lexical import LexicalIndex
 from attache.retrieval.extractive import Idf, candidates, profile, score
 from attache.retrieval.scoring import (
     FEATURES,
+    RANK_FEATURES,
     Calibration,
     check,
     default_calibration,
+    default_ranker,
     features,
 )
 from attache.retrieval.search import Passage
@@ -124,6 +127,28 @@ def test_the_fit_script_reproduces_a_model(tmp_path):
     model = Calibration.from_json(json.loads(out.read_text()))
     assert model.confidence({"own": 0.95, "semantic": 0.6}) > 0.8
     assert model.confidence({"own": 0.4, "semantic": 0.3}) < 0.2
+
+
+def test_the_shipped_ranker_covers_its_features_and_prefers_the_answer_s_marks():
+    ranker = default_ranker()
+    assert list(ranker.names) == list(FEATURES) + list(RANK_FEATURES)
+    weights = dict(zip(ranker.names, ranker.weights))
+    assert weights["semantic"] > 0 and weights["hard"] < 0 and weights["type_match"] > 0
+    holds = {"own": 0.8, "coverage": 0.8, "semantic": 0.7, "type_match": 1.0, "bigrams": 0.5,
+             "matched": 0.8}
+    assert ranker.confidence(holds) > ranker.confidence({**holds, "hard": 1.0})
+    assert ranker.confidence(holds) > ranker.confidence({**holds, "semantic": 0.1})
+
+
+def test_the_ranker_fit_reproduces_the_shipped_ranker_from_its_data(tmp_path):
+    from attache.retrieval.calibration import fit
+
+    here = Path(fit.__file__).parent
+    out = tmp_path / "ranker.json"
+    assert fit.main(["--ranker", str(here / "data" / "ranking.jsonl.gz"), "--out", str(out)]) == 0
+    fitted, shipped = json.loads(out.read_text()), json.loads((here / "ranker.json").read_text())
+    assert fitted["features"] == shipped["features"]
+    assert fitted["weights"] == pytest.approx(shipped["weights"], abs=1e-4)
 
 
 PARLIAMENT = (
