@@ -176,14 +176,15 @@ def evidence(best: Candidate, prof: QuestionProfile) -> float:
 
 
 def _typed_first(
-    prof: QuestionProfile, ranked: list[Candidate], idf: Idf
+    prof: QuestionProfile, ranked: list[Candidate], idf: Idf, checks: dict[int, Check]
 ) -> tuple[list[Candidate], Check]:
     """When the best sentence lacks the date or number the question asks for, a sentence
     scoring nearly as well that holds it, and fails no other check, answers instead
     ("how many pillars": "… summarized in six policy pillars", not the strategy's
-    headline sentence). The sentences, best first, and the best one's check."""
+    headline sentence). The sentences, best first, and the best one's check; `checks`
+    holds those already made, by candidate id."""
     best = ranked[0]
-    verdict = check(prof, best, ranked, idf)
+    verdict = checks.get(id(best)) or check(prof, best, ranked, idf)
     if not (verdict.type_missing and verdict.asked in STRICT_TYPES):
         return ranked, verdict
     missing = {c.text for c in verdict.missing}
@@ -197,7 +198,7 @@ def _typed_first(
             _GOES_ON.match(other.text) or all(c.supported_by(other.text) for c in named)
         ):
             continue
-        own = check(prof, other, ranked, idf)
+        own = checks.get(id(other)) or check(prof, other, ranked, idf)
         if not own.hard_fail and {c.text for c in own.missing} <= missing:
             return [other] + [c for c in ranked if c is not other], own
     return ranked, verdict
@@ -302,7 +303,8 @@ def select(
     judged = judge(prof, ranked, idf)
     top = sorted(judged, key=lambda j: -ranker.confidence(j.rank_values))
     ranked = [j.candidate for j in top] + ranked[len(judged):]
-    ranked, verdict = _typed_first(prof, ranked, idf)
+    checks = {id(j.candidate): j.check for j in judged}
+    ranked, verdict = _typed_first(prof, ranked, idf, checks)
     best = ranked[0]
     chosen = [best]
     antecedent = _antecedent(prof, best, ranked)
