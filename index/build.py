@@ -61,6 +61,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("attache.index")
 
 LOCK_FILE = "rebuild.lock"
+# What the write path makes of a file: its clean text and metadata (index.documents),
+# its chunks and the text embedded for each (index.chunking). Raised whenever any of
+# these changes, so that the next rebuild reads every file again instead of keeping
+# what an earlier version made of the unchanged ones.
+PIPELINE = 2
 EMBED_GROUP = 256  # chunks embedded and written per step: a resumed rebuild keeps them
 TIER = 4  # segments of one size tier (a power of TIER) are merged TIER at a time
 MAX_SEGMENTS = 10  # beyond this many, the newest (smallest) segments are merged
@@ -303,9 +308,11 @@ class Indexer:
         return self._planned(plan)
 
     def _same_build(self, pointer: Pointer | None, model: str) -> bool:
-        """Whether the version was built by this model with these chunk settings."""
+        """Whether the version was built by this model with these chunk settings, and
+        by this `PIPELINE`."""
         return bool(
             pointer
+            and pointer.pipeline == PIPELINE
             and pointer.embedding_model == model
             and pointer.chunk_size == self.settings.chunk_size
             and pointer.chunk_overlap == self.settings.chunk_overlap
@@ -562,6 +569,7 @@ class Indexer:
                 previous=plan.pointer.collection if plan.pointer else "",
                 segments=",".join(state.names),
                 removed=state.removed_count,
+                pipeline=PIPELINE,
             )
         )
         plan.report.version = plan.version

@@ -61,15 +61,34 @@ def contextual_text(title: str, text: str) -> str:
     return f"{title}\n{text}" if title else text
 
 
+_MONTHS = ("January February March April May June July August September October "
+           "November December").split()
+
+
+def dated(title: str, iso: str) -> str:
+    """A title with its document's date in words, "Joint Statement (March 30, 2023)":
+    a question names the time it asks about ("the March 2023 statement") far more
+    often than a document's text repeats its own date."""
+    parts = iso.split("-")
+    if not title or len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return title
+    year, month, day = (int(p) for p in parts)
+    if not 1 <= month <= 12:
+        return title
+    return f"{title} ({_MONTHS[month - 1]} {day}, {year})"
+
+
 def chunk_context(metadata: dict[str, object]) -> str:
-    """The title and heading path of a stored chunk, as `contextual_text` takes them:
-    "Title › Section › Subsection" (a first heading equal to the title is said once)."""
-    title = str(metadata.get(chunk_meta.TITLE, "") or "")
+    """The title (with the document's date, see `dated`) and heading path of a stored
+    chunk, as `contextual_text` takes them: "Title (March 30, 2023) › Section ›
+    Subsection" (a first heading equal to the title is said once)."""
+    bare = str(metadata.get(chunk_meta.TITLE, "") or "")
+    title = dated(bare, str(metadata.get(chunk_meta.DATE, "") or ""))
     heading = str(metadata.get(chunk_meta.HEADING, "") or "")
     if not heading:
         return title
     parts = heading.split(" › ")
-    if parts and parts[0].strip().lower() == title.strip().lower():
+    if parts and parts[0].strip().lower() == bare.strip().lower():
         parts = parts[1:]
     return " › ".join([title, *parts]) if title else " › ".join(parts)
 

@@ -59,6 +59,7 @@ class Pointer:
     previous: str = ""
     segments: str = ""  # the version's segments, oldest first, comma-separated
     removed: int = 0  # how many chunks of those segments the version no longer holds
+    pipeline: int = 1  # `build.PIPELINE` when it was built (1: before it was recorded)
 
     @property
     def segment_names(self) -> list[str]:

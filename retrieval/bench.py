@@ -270,6 +270,7 @@ def fill_synthetic(data_dir: Path, n: int, vocabulary: list[str], seed: int = 5,
     import numpy as np
 
     from attache.index.catalog import Catalog, DocumentEntry, VersionState
+    from attache.index.build import PIPELINE
     from attache.index.embedding import model_identity
     from attache.index.lexical import LexicalBuilder
     from attache.index.store import ChromaStore, Pointer, Record, version_name
@@ -328,7 +329,7 @@ def fill_synthetic(data_dir: Path, n: int, vocabulary: list[str], seed: int = 5,
     catalog.write_manifest(1, manifest)
     store.write_state(1, VersionState([(name, n)]).to_json())
     store.publish(Pointer(name, 1, model, time.strftime("%Y-%m-%dT%H:%M:%S"), chunk_size,
-                          overlap, len(manifest), n, segments=name))
+                          overlap, len(manifest), n, segments=name, pipeline=PIPELINE))
 
 
 def bench_noop(settings: Any, docs: Path, work: Path, documents: int = NOOP_DOCUMENTS,

@@ -486,6 +486,31 @@ def test_unchanged_files_are_not_read_and_touched_ones_are_hashed_once(
     assert (changed.switched, changed.updated, changed.unchanged) == (True, 1, 2)
 
 
+def test_a_new_pipeline_reads_unchanged_files_again(make_service, tmp_path, monkeypatch):
+    """When what the write path makes of a file changes (`build.PIPELINE`), a rebuild
+    reads every file again into a new collection, as for a new model: sentence vectors
+    follow the sentence offsets it made, so none is taken over."""
+    import attache.index.build as build
+
+    docs = tmp_path / "docs"
+    paths = write_corpus(docs, documents=2, paragraphs=2)
+    service = make_service(docs_dir=docs)
+    first = service.rebuild()
+    assert service.store.pointer().pipeline == build.PIPELINE
+    assert service.rebuild().switched is False
+    reads: list[str] = []
+    real_read = build.read
+    monkeypatch.setattr(
+        build, "read", lambda file, *rest: reads.append(file.source) or real_read(file, *rest))
+    monkeypatch.setattr(build, "PIPELINE", build.PIPELINE + 1)
+    again = service.rebuild()
+    assert set(reads) == {p.name for p in paths}
+    assert (again.switched, again.updated) == (True, 2)
+    assert again.embedded == again.chunks == first.chunks
+    assert service.store.pointer().pipeline == build.PIPELINE
+    assert service.rebuild().switched is False
+
+
 # A rebuild in a new process, as `attache index rebuild --json` runs it, then which of the
 # heavy libraries it imported.
 _HEAVY = ("chromadb", "onnxruntime", "fastembed", "llama_index")

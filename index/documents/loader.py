@@ -19,7 +19,7 @@ from attache.index.documents.formats import markdown as markdown_format
 from attache.index.documents.formats import pdf as pdf_format
 from attache.index.documents.formats import text as text_format
 from attache.index.documents.limits import MAX_TEXT_CHARS, check_text, text_cap
-from attache.index.documents.metadata import finish_title, text_metadata
+from attache.index.documents.metadata import finish, text_metadata
 
 _EXTRACTORS = {
     "txt": text_format.extract,
@@ -62,7 +62,7 @@ def _load(file: SourceFile, data: bytes, max_chars: int) -> Document:
     if not text:
         raise Skip("no text after cleaning")
     check_text(len(text), cap)
-    finish_title(meta)
+    finish(meta)
     meta.fill(text_metadata(text))
     title = meta.title or PurePosixPath(source).stem
     return Document(

@@ -53,8 +53,104 @@ def text_metadata(text: str) -> Meta:
     return meta
 
 
-def finish_title(meta: Meta) -> None:
-    """Split a '(Name / Outlet)' byline off the title and bound its length."""
+# The keys of a metadata block (Markdown front matter, or "Key: value" lines atop a text
+# file), lower-cased with "_" and "-" read as spaces, and the field each fills.
+FIELD_KEYS = {
+    "title": "title",
+    "headline": "title",
+    "author": "author",
+    "authors": "author",
+    "by": "author",
+    "byline": "author",
+    "date": "date",
+    "published": "date",
+    "pubdate": "date",
+    "published time": "date",
+    "published at": "date",
+    "publication date": "date",
+    "date published": "date",
+    "outlet": "outlet",
+    "source": "outlet",
+    "publication": "outlet",
+    "publisher": "outlet",
+    "sitename": "outlet",
+    "site": "outlet",
+    "site name": "outlet",
+    "url": "url",
+    "link": "url",
+    "source url": "url",
+    "canonical url": "url",
+    "original url": "url",
+}
+_WEB_ADDRESS = re.compile(r"https?://\S+\Z", re.IGNORECASE)
+_TRAILING_ASIDE = re.compile(r"\s*\([^()]*\)\Z")
+_FIELD_LIMIT = 300
+_HEADER_FIELD = re.compile(r"(?P<key>[A-Za-z][A-Za-z _-]{0,23}?)[ \t]*:[ \t]+(?P<value>\S.*)")
+_HEADER_LINES = 12
+
+
+def header_field(line: str) -> re.Match[str] | None:
+    """A "Key: value" line of a metadata header, matched (groups `key` and `value`)."""
+    return _HEADER_FIELD.fullmatch(line)
+
+
+def field_key(key: str) -> str:
+    """A metadata key as `FIELD_KEYS` spells it."""
+    return " ".join(key.lower().replace("_", " ").replace("-", " ").split())
+
+
+def set_field(meta: Meta, key: str, value: object) -> None:
+    """Fill the field a metadata key names, if it is still empty. A web address given as
+    the source or publisher is the document's URL (and a URL field only takes one); a
+    date becomes ISO; an outlet loses a trailing aside in parentheses."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        value = value.isoformat()
+    target = FIELD_KEYS.get(field_key(key))
+    text = clean_field(value)
+    if target is None or text is None:
+        return
+    if _WEB_ADDRESS.match(text):
+        target = "url" if target in ("url", "outlet") else target
+    elif target == "url":
+        return
+    if target == "date":
+        found = find_date(text)
+        text = found[2] if found else None
+    elif target == "outlet":
+        text = _TRAILING_ASIDE.sub("", text) or text
+    if text and not getattr(meta, target):
+        setattr(meta, target, text[:_FIELD_LIMIT])
+
+
+def header_block(text: str) -> tuple[str, Meta]:
+    """Split a metadata header off the top of a plain text: lines of "Title: …",
+    "Date: …", "Source: …" before the first blank line, as converted articles and saved
+    pages carry. Every line of the block must be such a field and two of them must be
+    known (see `FIELD_KEYS`); otherwise, or when nothing follows the block, the text is
+    returned whole with empty metadata."""
+    lead = len(text) - len(text.lstrip("\n"))
+    head, blank, rest = text[lead:].partition("\n\n")
+    lines = head.split("\n")
+    if not blank or not rest.strip() or not 2 <= len(lines) <= _HEADER_LINES:
+        return text, Meta()
+    fields = [header_field(line) for line in lines]
+    if not all(fields) or sum(field_key(f["key"]) in FIELD_KEYS for f in fields if f) < 2:
+        return text, Meta()
+    meta = Meta()
+    for found in fields:
+        if found:
+            set_field(meta, found["key"], found["value"])
+    return rest.lstrip("\n"), meta
+
+
+_PLACEHOLDER_AUTHORS = frozenset({"author", "authors", "admin", "administrator", "anonymous", "unknown"})
+
+
+def finish(meta: Meta) -> None:
+    """Split a '(Name / Outlet)' byline off the title and bound its length; drop an
+    author that is only a page's placeholder ("Author", "admin")."""
+    if meta.author and meta.author.strip(" .:").lower() in _PLACEHOLDER_AUTHORS:
+        meta.author = None
     if not meta.title:
         return
     title = strip(" ".join(meta.title.split()))

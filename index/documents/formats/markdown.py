@@ -13,7 +13,7 @@ from typing import Any
 
 from attache.index.documents.base import Meta
 from attache.index.documents.clean import NEWLINES, first_line, normalise, strip
-from attache.index.documents.metadata import find_date
+from attache.index.documents.metadata import FIELD_KEYS, field_key, header_field, set_field
 from attache.index.documents.structure import Assembled, Block, assemble
 
 # "##Heading" without the space CommonMark requires: common in converted pages.
@@ -24,9 +24,10 @@ MAX_HEADING_WORDS = 15
 
 
 def extract(raw: str) -> tuple[Assembled, Meta]:
-    """Markdown: front matter as metadata; the first level-one heading as title."""
+    """Markdown: front matter (or a list of fields near the top) as metadata; the first
+    level-one heading as title."""
     body, meta = _front_matter(raw)
-    done = parse(body)
+    done = assemble(_field_list(_blocks(body), meta))
     if not meta.title:
         first_h1 = next((h.text for h in done.headings if h.level == 1), None)
         meta.title = first_h1 or first_line(done.text)
@@ -35,11 +36,45 @@ def extract(raw: str) -> tuple[Assembled, Meta]:
 
 def parse(body: str) -> Assembled:
     """The blocks of a Markdown text, assembled into clean text and structure."""
+    return assemble(_blocks(body))
+
+
+def _blocks(body: str) -> list[Block]:
     from markdown_it import MarkdownIt
 
     body = _TIGHT_HEADING.sub(r"\1 ", normalise(body))
     parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
-    return assemble(_Walker().walk(parser.parse(body)))
+    return _Walker().walk(parser.parse(body))
+
+
+_FIELD_LIST_START = 6  # a field list opens among the first blocks
+_LIST_HEADING_WORDS = 2  # "Information:", "Article details"
+
+
+def _field_list(blocks: list[Block], meta: Meta) -> list[Block]:
+    """Take a list of "Source: …", "Date: …", "Author: …" items near the top (the
+    header scraped articles carry in their body) as metadata, and drop it and a short
+    heading over it from the text. Every item of the list must be such a field and two
+    of them must be known (see `metadata.FIELD_KEYS`)."""
+    for first, block in enumerate(blocks[:_FIELD_LIST_START]):
+        if block.kind == "item":
+            break
+    else:
+        return blocks
+    end = first
+    while end < len(blocks) and blocks[end].kind == "item" and blocks[end].list_id == block.list_id:
+        end += 1
+    fields = [header_field(b.text) for b in blocks[first:end]]
+    if not all(fields) or sum(field_key(f["key"]) in FIELD_KEYS for f in fields if f) < 2:
+        return blocks
+    for item, found in zip(blocks[first:end], fields):
+        if found:
+            linked = [url for *_, url in item.links if url]
+            set_field(meta, found["key"], linked[0] if linked else found["value"])
+    heading = blocks[first - 1] if first else None
+    if heading and heading.kind == "heading" and len(heading.text.split()) <= _LIST_HEADING_WORDS:
+        first -= 1
+    return blocks[:first] + blocks[end:]
 
 
 class _Walker:
@@ -192,26 +227,10 @@ def _html_text(markup: str) -> str:
     return " ".join(node.text_content().split())
 
 
-_FRONT_KEYS = {
-    "title": "title",
-    "author": "author",
-    "authors": "author",
-    "by": "author",
-    "date": "date",
-    "published": "date",
-    "pubdate": "date",
-    "outlet": "outlet",
-    "source": "outlet",
-    "publication": "outlet",
-    "publisher": "outlet",
-    "sitename": "outlet",
-    "site": "outlet",
-    "url": "url",
-}
-
-
 def _front_matter(raw: str) -> tuple[str, Meta]:
-    """Split a YAML-style front matter block off a markdown text."""
+    """Split a YAML front matter block off a markdown text. The block is read as YAML
+    (quoted and folded values over several lines, escapes, dates); one that is not valid
+    YAML is read a "key: value" line at a time."""
     meta = Meta()
     lines = NEWLINES.sub("\n", raw).split("\n")
     if not lines or strip(lines[0]) != "---":
@@ -221,20 +240,34 @@ def _front_matter(raw: str) -> tuple[str, Meta]:
     )
     if closing is None:
         return raw, meta
-    for line in lines[1:closing]:
-        key, sep, value = line.partition(":")
-        target = _FRONT_KEYS.get(key.strip().lower())
-        value = _front_value(value)
-        if not sep or not target or not value:
-            continue
-        if target == "url" and not value.lower().startswith(("http://", "https://")):
-            continue
-        if target == "date":
-            found = find_date(value)
-            value = found[2] if found else ""
-        if value and not getattr(meta, target):
-            setattr(meta, target, value)
+    for key, value in _front_fields(lines[1:closing]):
+        set_field(meta, key, value)
     return "\n".join(lines[closing + 1 :]), meta
+
+
+def _front_fields(lines: list[str]) -> list[tuple[str, object]]:
+    """The top-level keys of a front matter block and their values (a list of names
+    joined with commas)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load("\n".join(lines))
+    except (yaml.YAMLError, ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        fields = []
+        for line in lines:
+            key, sep, value = line.partition(":")
+            if sep:
+                fields.append((key, _front_value(value)))
+        return fields
+    fields = []
+    for key, value in data.items():
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = ", ".join(value)
+        if isinstance(key, str):
+            fields.append((key, value))
+    return fields
 
 
 def _front_value(value: str) -> str:

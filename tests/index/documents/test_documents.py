@@ -239,6 +239,74 @@ def test_markdown_front_matter(tmp_path: Path) -> None:
     assert "title:" not in doc.text
 
 
+def test_markdown_front_matter_is_read_as_yaml(tmp_path: Path) -> None:
+    # A title folded over two lines with YAML escapes (\\_ is a no-break space), the
+    # source given as a web address, an unquoted timestamp, a placeholder author.
+    raw = (
+        "---\ndate: 2022-02-21T20:37:01.895Z\nsource_url: https://example.org/a/quad\n"
+        "title: \"Statement on Quad Senior\\\n  \\ Cyber Group\\_Meeting\"\nauthor: Author\n"
+        "source: https://example.org/b\npublisher: Example Wire\n---\nThe group met in Sydney.\n"
+    )
+    doc = loaded(load_bytes(tmp_path, "quad.md", raw))
+    assert doc.title == "Statement on Quad Senior Cyber Group Meeting"
+    assert (doc.date, doc.url, doc.outlet, doc.author) == (
+        "2022-02-21", "https://example.org/a/quad", "Example Wire", None)
+    assert doc.text == "The group met in Sydney."
+
+
+def test_markdown_front_matter_that_is_not_yaml_is_read_by_line(tmp_path: Path) -> None:
+    raw = "---\ntitle: Harbour: reopened [draft\ndate: July 14, 2022\n---\nThe harbour reopened.\n"
+    doc = loaded(load_bytes(tmp_path, "harbour.md", raw))
+    assert (doc.title, doc.date, doc.text) == ("Harbour: reopened [draft", "2022-07-14", "The harbour reopened.")
+
+
+def test_text_header_lines_are_metadata(tmp_path: Path) -> None:
+    raw = (
+        "Title: Australia passes cyber sanctions bill\nSource: The Record\nDate: December 2, 2021\n"
+        "Author: Jane Doe\nURL: https://therecord.example/australia-sanctions\n\n"
+        "The Australian Senate has passed a bill today.\n\nIt was modeled after a US law.\n"
+    )
+    doc = loaded(load_bytes(tmp_path, "record.txt", raw))
+    assert (doc.title, doc.outlet, doc.date, doc.author, doc.url) == (
+        "Australia passes cyber sanctions bill", "The Record", "2021-12-02", "Jane Doe",
+        "https://therecord.example/australia-sanctions")
+    assert doc.text == "The Australian Senate has passed a bill today.\n\nIt was modeled after a US law."
+    # A web address as the source is the URL; an aside after the publisher goes.
+    raw = (
+        "Title: Quad statement\nDate: 2023-02-02\nSource: https://wh.example/quad\n"
+        "Publisher: The White House (briefing room archive)\nRepost date: 2024-09-18\n\nWe met in New Delhi.\n"
+    )
+    doc = loaded(load_bytes(tmp_path, "quad.txt", raw))
+    assert (doc.title, doc.date, doc.url, doc.outlet) == (
+        "Quad statement", "2023-02-02", "https://wh.example/quad", "The White House")
+    assert doc.text == "We met in New Delhi."
+
+
+@pytest.mark.parametrize("raw", [
+    "Note: the figures are provisional.\nTags: funds\n\nMore text.\n",  # no known field
+    "Title: Fund report\nThe fund grew by 4% in 2021, its managers said.\n\nMore text.\n",  # prose follows
+    "Title: Fund report\nDate: 2021-03-04\n",  # nothing but the header: kept as text
+])
+def test_text_without_a_header_block_keeps_its_lines(tmp_path: Path, raw: str) -> None:
+    doc = loaded(load_bytes(tmp_path, "fund.txt", raw))
+    assert raw.split("\n")[0] in doc.text
+
+
+def test_markdown_field_list_at_the_top_is_metadata(tmp_path: Path) -> None:
+    raw = (
+        "# EU blames Russia for Ghostwriter\n\n## Information:\n+ Source: Bleeping Computer\n"
+        "+ Link: [article](https://bleeping.example/ghostwriter)\n+ Date: September 24, 2021\n"
+        "+ Author: Sergiu Gatlan\n\n## Article:\nThe EU has linked Russia to Ghostwriter.\n\n"
+        "- Source: a later list is text\n- Date: 2021\n"
+    )
+    doc = loaded(load_bytes(tmp_path, "ghost.md", raw))
+    assert (doc.outlet, doc.url, doc.date, doc.author) == (
+        "Bleeping Computer", "https://bleeping.example/ghostwriter", "2021-09-24", "Sergiu Gatlan")
+    assert "Information" not in doc.text and "Bleeping Computer" not in doc.text
+    assert doc.text.startswith("EU blames Russia for Ghostwriter\n\nArticle:\n\nThe EU has linked")
+    assert "Source: a later list is text" in doc.text
+
+
 def test_html_article_without_page_furniture(tmp_path: Path) -> None:
     doc = loaded(load_bytes(tmp_path, "page.html", HTML_PAGE))
     assert doc.kind == "html"
