@@ -486,11 +486,13 @@ class Side:
 
 
 def _about(side: str, candidate: Candidate) -> int:
-    """How surely the candidate's document speaks of the side: 2 when its title and date
-    hold every name, number and year the side states, 1 when its passage does, else 0."""
+    """How surely the candidate's document speaks of the side: 2 when its title, outlet
+    and date hold every name, number and year the side states ("CyberScoop's February
+    2025 report"), 1 when its passage does, else 0."""
     stated = side_constraints(side)
-    heading = " ".join((candidate.passage.title,
-                        date_words(str(candidate.passage.metadata.get("date") or ""))))
+    metadata = candidate.passage.metadata
+    heading = " ".join((candidate.passage.title, str(metadata.get("outlet") or ""),
+                        date_words(str(metadata.get("date") or ""))))
     if all(c.supported_by(heading) for c in stated):
         return 2
     where = f"{candidate.passage.text} {heading}"

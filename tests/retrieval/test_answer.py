@@ -95,3 +95,21 @@ def test_the_ranker_puts_the_sentence_that_answers_first():
     in_score_order = score(profile(question, idf), candidates([passage(text)]))
     assert in_score_order[0].text.startswith("The creation")
     assert select(question, [passage(text)], idf).best.text.startswith("Secretary Pompeo")
+
+
+def test_an_outlet_and_a_date_name_the_side_of_a_comparison():
+    """"CyberScoop's February 2025 report": the document's outlet and date say which it is,
+    though neither its title nor its text names them."""
+    from dataclasses import replace
+
+    from attache.retrieval.answer import _about
+    from attache.retrieval.extractive import Candidate
+
+    text = "A push is gearing up to renew an expiring cybersecurity law."
+    bare = passage(text, "feb.txt", title="A major cybersecurity law is expiring soon")
+    dated = replace(bare, metadata={"outlet": "CyberScoop", "date": "2025-02-26"})
+    side = "CyberScoop's February 2025"
+    assert _about(side, Candidate(dated, 0, 0, len(text), text)) == 2
+    assert _about(side, Candidate(bare, 0, 0, len(text), text)) == 0
+    other = replace(bare, metadata={"outlet": "CyberScoop", "date": "2025-06-25"})
+    assert _about(side, Candidate(other, 0, 0, len(text), text)) == 0
