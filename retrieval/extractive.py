@@ -420,8 +420,68 @@ def candidates(
     return list(found.values())
 
 
+# An acronym a passage defines: "the Bureau of Cyberspace and Digital Policy (CDP)".
+_PARENTHESISED = re.compile(r"\s\(([A-Z][A-Za-z]{1,8})\)")
+_LINKS = frozenset({"of", "and", "for", "the", "on", "to", "in", "&"})
+_LONG_FORM_WORDS = 10
+
+
+@lru_cache(maxsize=4096)
+def _defined(text: str) -> tuple[tuple[str, str], ...]:
+    """The acronyms a text defines and the words they stand for, the long form cut to the
+    capitalised words whose initials spell the acronym ("Bureau of Cyberspace and
+    Digital Policy (CDP)": CDP, "Cyberspace and Digital Policy")."""
+    found: dict[str, str] = {}
+    for match in _PARENTHESISED.finditer(text):
+        acronym = match.group(1)
+        letters = "".join(ch for ch in acronym if ch.isupper())
+        before = text[max(0, match.start() - 200) : match.start()].split()
+        run: list[str] = []
+        for word in reversed(before[-_LONG_FORM_WORDS:]):
+            if not (word[:1].isupper() or word in _LINKS):
+                break
+            run.insert(0, word)
+        for first in range(len(run)):
+            part = run[first:]
+            if part[0] in _LINKS:
+                continue
+            if "".join(w[0] for w in part if w not in _LINKS).upper() == letters:
+                found.setdefault(acronym, " ".join(part))
+                break
+    return tuple(found.items())
+
+
+def _aliases(items: Sequence[Candidate]) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """For each acronym the passages define: its stem and the stems of its long form."""
+    seen: set[str] = set()
+    pairs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    for item in items:
+        if item.passage.id in seen:
+            continue
+        seen.add(item.passage.id)
+        for acronym, long_form in _defined(item.passage.text):
+            short = frozenset(content_terms(acronym))
+            words = frozenset(content_terms(long_form))
+            if short and words and acronym not in pairs:
+                pairs[acronym] = (short, words)
+    return list(pairs.values())
+
+
+def _expand(items: Sequence[Candidate]) -> None:
+    """A sentence that names an acronym its passages define holds the words it stands
+    for, and one that spells those out holds the acronym ("the CDP" answers a question
+    about "the Bureau of Cyberspace and Digital Policy")."""
+    for short, words in _aliases(items):
+        for item in items:
+            if short <= item.terms and not words <= item.terms:
+                item.terms = item.terms | words
+            elif words <= item.terms and not short <= item.terms:
+                item.terms = item.terms | short
+
+
 def score(profile: QuestionProfile, items: list[Candidate]) -> list[Candidate]:
     """Score candidates in place and return them best first."""
+    _expand(items)
     total = profile.total
     # a definition is what an acronym question asks for; elsewhere the kind is a hint
     type_weight = ACRONYM_TYPE_WEIGHT if profile.kind == "acronym" else TYPE_WEIGHT

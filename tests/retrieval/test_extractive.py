@@ -98,3 +98,23 @@ def test_unknown_terms_are_measured(idf):
     prof = profile("Who bridged the Danube?", idf)
     assert 0.0 < prof.unknown < 1.0
     assert profile("Who bridged the Rhine?", idf).unknown == 0.0
+
+
+def test_an_acronym_the_passages_define_stands_for_its_long_form(idf):
+    lead = passage("lead", "The State Department opened its Bureau of Cyberspace and Digital Policy "
+                           "(CDP) on Monday.")
+    body = passage("body", "The CDP will be led by Jennifer Bachus until an ambassador is "
+                           "confirmed. The weather was mild.")
+    question = "Who leads the Bureau of Cyberspace and Digital Policy?"
+    items = {c.text: c for c in ranked(question, [lead, body], idf)}
+    leader = items["The CDP will be led by Jennifer Bachus until an ambassador is confirmed."]
+    assert {"cyberspac", "digit", "polici"} <= leader.terms
+    # the other way round: a question with the acronym, a sentence spelling it out
+    items = {c.text: c for c in ranked("When did the CDP open?", [lead, body], idf)}
+    assert "cdp" in items[lead.text].terms
+    # without the definition, the acronym holds nothing more
+    alone = {c.text: c for c in ranked(question, [body], idf)}
+    assert "cyberspac" not in alone[leader.text].terms
+    assert ex._defined("Cyberspace Security and Emerging Technologies (CSET) and the "
+                       "European Union (EU) but not this (PDF)") == (
+        ("CSET", "Cyberspace Security and Emerging Technologies"), ("EU", "European Union"))
