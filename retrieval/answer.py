@@ -437,7 +437,9 @@ def missing_line(
         return f"The closest passage names {verdict.replaced}, not {names[0].text}."
     subject = _subject(prof, best, ranked)
     if len(verdict.missing) == 1 and subject:
-        return f"No passage about {subject} mentions {verdict.missing[0].text}."
+        missing = verdict.missing[0]
+        what = _ordinal_phrase(prof.text, missing.text) if missing.kind == "ordinal" else missing.text
+        return f"No passage about {subject} mentions {what}."
     if not verdict.missing and verdict.type_missing and subject:
         asked = verdict.asked
         if asked == "number":
@@ -451,6 +453,28 @@ def missing_line(
         if what:
             return f"The documents mention {subject}, but not {what}."
     return None
+
+
+_WORDS = re.compile(r"[\w'’-]+")
+_DO_SUPPORT = frozenset(("did", "does", "do", "will", "would", "can", "could", "should"))
+_COUNTED_WORDS = 3
+
+
+def _ordinal_phrase(question: str, ordinal: str) -> str:
+    """An ordinal the documents lack, with what it counts in the question's words: "a
+    fourth person" ("Who was the fourth person to lead CSET?"), "a second cyber envoy"
+    ("When did the second cyber envoy start?": after "did", the last word is the verb)."""
+    words = _WORDS.findall(question)
+    lowered = [w.lower() for w in words]
+    at = lowered.index(ordinal.lower()) if ordinal.lower() in lowered else len(words)
+    end = len(words) - 1 if _DO_SUPPORT & set(lowered[:at]) else len(words)
+    counted: list[str] = []
+    for word in words[at + 1 : min(end, at + 1 + _COUNTED_WORDS)]:
+        if not content_terms(word):
+            break
+        counted.append(word)
+    article = "an" if re.match(r"[aeiou]|8|1[18](?!\d)", ordinal.lower()) else "a"
+    return " ".join([article, ordinal.lower(), *counted])
 
 
 def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:

@@ -80,6 +80,13 @@ def test_a_possessive_ends_a_name():
      "Ukrainian banks, within 48 hours.",
      "The documents mention Russian, US, February DDoS and Ukrainian, but not how many "
      "Russian officers."),
+    # an ordinal with what it counts
+    ("Who was the fourth director of the cyber bureau?",
+     "The cyber bureau was created in 2021. Its first director was Nate Fick.",
+     "No passage about the cyber bureau mentions a fourth director."),
+    ("When did the eighth cyber envoy start?",
+     "The cyber envoy started in 2022. The first cyber envoy was Nate Fick.",
+     "No passage about the cyber envoy mentions an eighth cyber envoy."),
 ])
 def test_a_refusal_says_what_is_missing_in_the_question_s_words(question, text, line):
     selection = chosen(question, text)
