@@ -247,26 +247,31 @@ def _front_matter(raw: str) -> tuple[str, Meta]:
 
 def _front_fields(lines: list[str]) -> list[tuple[str, object]]:
     """The top-level keys of a front matter block and their values (a list of names
-    joined with commas)."""
+    joined with commas). A value YAML reads as a number or a truth value ("title: 1984",
+    "title: No") is kept as written."""
     import yaml
 
+    written = []
+    for line in lines:
+        key, sep, value = line.partition(":")
+        if sep:
+            written.append((key, _front_value(value)))
     try:
         data = yaml.safe_load("\n".join(lines))
     except (yaml.YAMLError, ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
-        fields = []
-        for line in lines:
-            key, sep, value = line.partition(":")
-            if sep:
-                fields.append((key, _front_value(value)))
-        return fields
-    fields = []
+        return written
+    as_written = {key.strip(): value for key, value in written}
+    fields: list[tuple[str, object]] = []
     for key, value in data.items():
+        if not isinstance(key, str):
+            continue
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             value = ", ".join(value)
-        if isinstance(key, str):
-            fields.append((key, value))
+        elif isinstance(value, (bool, int, float)):
+            value = as_written.get(key, "")
+        fields.append((key, value))
     return fields
 
 

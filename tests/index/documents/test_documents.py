@@ -254,6 +254,13 @@ def test_markdown_front_matter_is_read_as_yaml(tmp_path: Path) -> None:
     assert doc.text == "The group met in Sydney."
 
 
+def test_markdown_front_matter_keeps_a_title_yaml_would_read_as_a_number(tmp_path: Path) -> None:
+    doc = loaded(load_bytes(tmp_path, "novel.md", "---\ntitle: 1984\ndate: 2020-01-02\n---\nA novel.\n"))
+    assert (doc.title, doc.date) == ("1984", "2020-01-02")
+    doc = loaded(load_bytes(tmp_path, "no.md", "---\ntitle: No\n---\nA film.\n"))
+    assert doc.title == "No"
+
+
 def test_markdown_front_matter_that_is_not_yaml_is_read_by_line(tmp_path: Path) -> None:
     raw = "---\ntitle: Harbour: reopened [draft\ndate: July 14, 2022\n---\nThe harbour reopened.\n"
     doc = loaded(load_bytes(tmp_path, "harbour.md", raw))
