@@ -60,6 +60,9 @@ SECOND_SOURCE_RATIO = 0.8
 MIN_ADDED_OWN = 0.25
 # A comparison's side is looked for among this many of its best sentences ...
 SIDE_CANDIDATES = 20
+# Passages kept for each side of a comparison: more than for a question, since the side's
+# own document may not be the one whose sentences score best.
+SIDE_PASSAGES = 10
 # ... and of those scoring at least this share of the best, the earliest in its document
 # speaks for the side (an article's lead says what it is about).
 SIDE_LEAD_RATIO = 0.6

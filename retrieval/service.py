@@ -268,6 +268,7 @@ class Attache:
         """A comparison: each side searched and answered on its own, one cited sentence
         per side, labelled; a side no document supports is said so."""
         from attache.retrieval.answer import (
+            SIDE_PASSAGES,
             SPECIFIC_TOPIC_TERMS,
             Answer,
             compose_comparison,
@@ -279,7 +280,7 @@ class Attache:
         sides = []
         for label, query in zip(compared.labels, compared.sides):
             side_question = compared.question_for(query)
-            selection = self.select(side_question)
+            selection = self.select(side_question, k=SIDE_PASSAGES)
             taken = [s.sentence for s in sides if s.sentence is not None]
             # "differ in what they do with Executive Order 13694": a topic of its own
             specific = len(content_terms(compared.topic)) >= SPECIFIC_TOPIC_TERMS
@@ -299,10 +300,12 @@ class Attache:
             sides=[s.label for s in sides],
         )
 
-    def select(self, question: str, query: str | None = None, context: str = "") -> Selection:
+    def select(self, question: str, query: str | None = None, context: str = "",
+               k: int | None = None) -> Selection:
         """Retrieve passages for `query` (default: the question) and select the answer
-        sentences for `question`, with their confidence."""
-        from attache.retrieval.answer import select
+        sentences for `question` from the best `k` (default `answer.PASSAGES`), with
+        their confidence."""
+        from attache.retrieval.answer import PASSAGES, select
         from attache.retrieval.search import CANDIDATES
 
         query = query or question
@@ -313,6 +316,7 @@ class Attache:
             question,
             passages,
             self._idf_for(retriever),
+            k=k or PASSAGES,
             context=context,
             query_vector=vector,
             cache=self._analyses,

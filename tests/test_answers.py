@@ -462,3 +462,27 @@ def test_expected_calibration_error():
     assert expected_calibration_error([(0.9, True)] * 9 + [(0.9, False)]) == pytest.approx(0.0)
     assert expected_calibration_error([(0.9, False)] * 10) == pytest.approx(0.9)
     assert expected_calibration_error([(0.25, True), (0.75, False)]) == pytest.approx(0.75)
+
+
+def test_a_side_s_own_document_is_found_beyond_the_best_scoring_passages(make_service, tmp_path):
+    """"March 2023" is named only by one document's date; six later documents say more
+    about the list of countries behind the joint statement and outscore it."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "statement-2023.txt").write_text(
+        "Title: Joint statement on spyware\nDate: 2023-03-30\n\n"
+        "We, the governments of Norway, Sweden and Costa Rica, recognize the threat posed "
+        "by the misuse of spyware.\n", encoding="utf-8")
+    for n in range(6):
+        (docs / f"update-{n}.txt").write_text(
+            f"Title: Joint statement update {n}\nDate: 2024-0{n + 1}-18\n\n"
+            f"The list of countries behind the joint statement on spyware grew again in "
+            f"2024, update {n} said. The list of countries behind the joint statement now "
+            f"runs to {12 + n} countries, the joint statement list says.\n", encoding="utf-8")
+    service = make_service(docs_dir=docs)
+    service.rebuild()
+    answer = service.ask("How did the list of countries behind the spyware joint statement "
+                         "change between March 2023 and March 2024?")
+    assert answer.sides == ["March 2023", "March 2024"]
+    assert answer.citations[0].source == "statement-2023.txt"
+    assert "Costa Rica" in answer.citations[0].quote
