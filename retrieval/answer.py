@@ -512,17 +512,18 @@ class Side:
     passages: list[Passage]
 
 
-def _about(side: str, candidate: Candidate) -> int:
+def _about(side: str, candidate: Candidate, document: str = "") -> int:
     """How surely the candidate's document speaks of the side: 2 when its title, outlet
     and date hold every name, number and year the side states ("CyberScoop's February
-    2025 report"), 1 when its passage does, else 0."""
+    2025 report"), 1 when its passage or the rest of its `document` retrieved does (a
+    notice signed "JOSEPH R. BIDEN JR." at its end is Biden's throughout), else 0."""
     stated = side_constraints(side)
     metadata = candidate.passage.metadata
     heading = " ".join((candidate.passage.title, str(metadata.get("outlet") or ""),
                         date_words(str(metadata.get("date") or ""))))
     if all(c.supported_by(heading) for c in stated):
         return 2
-    where = f"{candidate.passage.text} {heading}"
+    where = f"{candidate.passage.text} {document} {heading}"
     return 1 if all(c.supported_by(where) for c in stated) else 0
 
 
@@ -548,7 +549,11 @@ def pick_side(label: str, query: str, selection: Selection, taken: list[Candidat
     if not side_constraints(query):
         best = selection.best if selection.answered else None
         return Side(label, best, selection.confidence, selection.passages)
-    fitting = [(c, _about(query, c)) for c in selection.ranked[:SIDE_CANDIDATES]
+    retrieved: dict[str, list[str]] = {}
+    for kept in selection.passages:
+        retrieved.setdefault(kept.source, []).append(kept.text)
+    fitting = [(c, _about(query, c, " ".join(retrieved.get(c.passage.source, []))))
+               for c in selection.ranked[:SIDE_CANDIDATES]
                if c.own > 0 and not _furniture(c) and not any(t.text == c.text for t in taken)]
     fitting = [(c, a) for c, a in fitting if a > 0]
     used = {t.passage.source for t in taken}

@@ -120,3 +120,16 @@ def test_an_outlet_and_a_date_name_the_side_of_a_comparison():
     assert _about(side, Candidate(bare, 0, 0, len(text), text)) == 0
     other = replace(bare, metadata={"outlet": "CyberScoop", "date": "2025-06-25"})
     assert _about(side, Candidate(other, 0, 0, len(text), text)) == 0
+
+
+def test_a_side_named_elsewhere_in_the_document_retrieved_is_its_side():
+    from attache.retrieval.answer import _about
+    from attache.retrieval.extractive import Candidate
+
+    text = "On April 1, 2015, by Executive Order 13694, the President declared a national emergency."
+    lead = passage(text, "notice.txt", title="Notice on the Continuation of the National Emergency")
+    candidate = Candidate(lead, 0, 0, len(text), text)
+    side = "Biden's 2022 notice"
+    signed = "I am continuing for 1 year the national emergency. JOSEPH R. BIDEN JR. March 30, 2022."
+    assert _about(side, candidate, signed) == 1
+    assert _about(side, candidate) == 0
