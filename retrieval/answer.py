@@ -196,13 +196,17 @@ def _typed_first(
         if other.score < TYPED_RATIO * best.score:
             break
         # the same subject: the same passage, naming what the best sentence names or
-        # going on about it ("It explains …")
-        if other.passage.id != best.passage.id or not (
-            _GOES_ON.match(other.text) or all(c.supported_by(other.text) for c in named)
-        ):
+        # going on about it ("It explains …"); or the same document, going on about
+        # what the best sentence names ("It moved through the Senate …")
+        goes_on = bool(_GOES_ON.match(other.text))
+        same_passage = other.passage.id == best.passage.id
+        if not (same_passage or (goes_on and other.passage.source == best.passage.source)):
+            continue
+        if same_passage and not (goes_on or all(c.supported_by(other.text) for c in named)):
             continue
         own = checks.get(id(other)) or check(prof, other, ranked, idf)
-        if not own.hard_fail and {c.text for c in own.missing} <= missing:
+        allowed = missing if same_passage else missing | {c.text for c in named}
+        if not own.hard_fail and {c.text for c in own.missing} <= allowed:
             return [other] + [c for c in ranked if c is not other], own
     return ranked, verdict
 

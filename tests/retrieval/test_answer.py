@@ -133,3 +133,29 @@ def test_a_side_named_elsewhere_in_the_document_retrieved_is_its_side():
     signed = "I am continuing for 1 year the national emergency. JOSEPH R. BIDEN JR. March 30, 2022."
     assert _about(side, candidate, signed) == 1
     assert _about(side, candidate) == 0
+
+
+def test_a_sentence_going_on_about_the_best_one_elsewhere_in_its_document_holds_the_tally():
+    """The best sentence names the act but holds no tally; one further on in the same
+    document, in another passage, goes on about it ("It …") with the vote."""
+    from dataclasses import replace
+
+    from attache.retrieval.answer import _typed_first
+    from attache.retrieval.extractive import Candidate
+
+    question = "By what margin did the Senate pass the Cybersecurity Information Sharing Act in 2015?"
+    first = "The 2015 Cybersecurity Information Sharing Act gives companies that share data safeguards."
+    later = "It moved through the Senate in 2015, passing the floor by a 74-21 vote."
+    idf = Idf(LexicalIndex.build(["a", "b", "c", "d"], [first, later, *OTHERS]))
+    prof = profile(question, idf)
+    lead = passage(first, "cisa.txt")
+    on = replace(passage(later, "cisa.txt"), id="cisa.txt#4", start=2000, end=2000 + len(later))
+
+    def order(other: Passage) -> list[str]:
+        ranked = [Candidate(lead, 0, 0, len(first), first, score=1.50),
+                  Candidate(other, 1, other.start, other.end, later, score=1.45)]
+        return [c.text for c in _typed_first(prof, ranked, idf, {})[0]]
+
+    assert order(on) == [later, first]
+    # in another document, "It" is about something else
+    assert order(replace(on, source="other.txt")) == [first, later]
