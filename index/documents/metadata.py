@@ -129,9 +129,11 @@ def header_block(text: str) -> tuple[str, Meta]:
     known (see `FIELD_KEYS`); otherwise, or when nothing follows the block, the text is
     returned whole with empty metadata."""
     lead = len(text) - len(text.lstrip("\n"))
-    head, blank, rest = text[lead:].partition("\n\n")
-    lines = head.split("\n")
-    if not blank or not rest.strip() or not 2 <= len(lines) <= _HEADER_LINES:
+    end = text.find("\n\n", lead)
+    if end < 0 or not text[end:].strip():
+        return text, Meta()
+    lines = text[lead:end].split("\n", _HEADER_LINES)
+    if not 2 <= len(lines) <= _HEADER_LINES:
         return text, Meta()
     fields = [header_field(line) for line in lines]
     if not all(fields) or sum(field_key(f["key"]) in FIELD_KEYS for f in fields if f) < 2:
@@ -140,7 +142,7 @@ def header_block(text: str) -> tuple[str, Meta]:
     for found in fields:
         if found:
             set_field(meta, found["key"], found["value"])
-    return rest.lstrip("\n"), meta
+    return text[end:].lstrip("\n"), meta
 
 
 _PLACEHOLDER_AUTHORS = frozenset({"author", "authors", "admin", "administrator", "anonymous", "unknown"})
