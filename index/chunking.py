@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from attache.index import chunk_meta
+from attache.index.documents.metadata import MONTH_NAMES
 
 TokenCounter = Callable[[str], int]
 
@@ -61,10 +62,6 @@ def contextual_text(title: str, text: str) -> str:
     return f"{title}\n{text}" if title else text
 
 
-_MONTHS = ("January February March April May June July August September October "
-           "November December").split()
-
-
 def dated(title: str, iso: str) -> str:
     """A title with its document's date in words, "Joint Statement (March 30, 2023)":
     a question names the time it asks about ("the March 2023 statement") far more
@@ -75,7 +72,7 @@ def dated(title: str, iso: str) -> str:
     year, month, day = (int(p) for p in parts)
     if not 1 <= month <= 12:
         return title
-    return f"{title} ({_MONTHS[month - 1]} {day}, {year})"
+    return f"{title} ({MONTH_NAMES[month - 1]} {day}, {year})"
 
 
 def chunk_context(metadata: dict[str, object]) -> str:

@@ -23,6 +23,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from attache.index.documents.metadata import MONTH_NAMES
 from attache.retrieval.extractive import (
     _MONTHS,
     _NUMBER,
@@ -309,8 +310,6 @@ def is_headline(best: Candidate) -> bool:
     return bool(title) and (text == title or (text.startswith(title) and len(text) < len(title) + 40))
 
 
-_MONTH_NAMES = ("January February March April May June July August September October "
-                "November December").split()
 
 
 def date_words(value: str) -> str:
@@ -318,7 +317,7 @@ def date_words(value: str) -> str:
     match = re.match(r"^(\d{4})-(\d{2})(?:-(\d{2}))?", value)
     if not match or not 1 <= int(match.group(2)) <= 12:
         return value
-    month = _MONTH_NAMES[int(match.group(2)) - 1]
+    month = MONTH_NAMES[int(match.group(2)) - 1]
     day = f" {int(match.group(3))}," if match.group(3) else ""
     return f"{value} {month}{day} {match.group(1)} {month} {match.group(1)}"
 
