@@ -426,7 +426,6 @@ _LINKS = frozenset({"of", "and", "for", "the", "on", "to", "in", "&"})
 _LONG_FORM_WORDS = 10
 
 
-@lru_cache(maxsize=4096)
 def _defined(text: str) -> tuple[tuple[str, str], ...]:
     """The acronyms a text defines and the words they stand for, the long form cut to the
     capitalised words whose initials spell the acronym ("Bureau of Cyberspace and
@@ -451,20 +450,24 @@ def _defined(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(found.items())
 
 
+@lru_cache(maxsize=4096)
+def _alias_terms(text: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    """The stems of each acronym a passage's text defines and of its long form."""
+    pairs = ((frozenset(content_terms(a)), frozenset(content_terms(f))) for a, f in _defined(text))
+    return tuple((short, words) for short, words in pairs if short and words)
+
+
 def _aliases(items: Sequence[Candidate]) -> list[tuple[frozenset[str], frozenset[str]]]:
     """For each acronym the passages define: its stem and the stems of its long form."""
     seen: set[str] = set()
-    pairs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    pairs: dict[frozenset[str], frozenset[str]] = {}
     for item in items:
         if item.passage.id in seen:
             continue
         seen.add(item.passage.id)
-        for acronym, long_form in _defined(item.passage.text):
-            short = frozenset(content_terms(acronym))
-            words = frozenset(content_terms(long_form))
-            if short and words and acronym not in pairs:
-                pairs[acronym] = (short, words)
-    return list(pairs.values())
+        for short, words in _alias_terms(item.passage.text):
+            pairs.setdefault(short, words)
+    return list(pairs.items())
 
 
 def _expand(items: Sequence[Candidate]) -> None:
