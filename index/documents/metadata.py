@@ -89,9 +89,14 @@ _HEADER_FIELD = re.compile(r"(?P<key>[A-Za-z][A-Za-z _-]{0,23}?)[ \t]*:[ \t]+(?P
 _HEADER_LINES = 12
 
 
-def header_field(line: str) -> re.Match[str] | None:
-    """A "Key: value" line of a metadata header, matched (groups `key` and `value`)."""
-    return _HEADER_FIELD.fullmatch(line)
+def field_block(lines: list[str]) -> list[re.Match[str]] | None:
+    """The fields of lines that make a metadata block, each matched (groups `key` and
+    `value`): every line a "Key: value" field, two of them known (see `FIELD_KEYS`).
+    None for any other lines."""
+    fields = [found for line in lines if (found := _HEADER_FIELD.fullmatch(line))]
+    if len(fields) < len(lines) or sum(field_key(f["key"]) in FIELD_KEYS for f in fields) < 2:
+        return None
+    return fields
 
 
 def field_key(key: str) -> str:
@@ -135,13 +140,12 @@ def header_block(text: str) -> tuple[str, Meta]:
     lines = text[lead:end].split("\n", _HEADER_LINES)
     if not 2 <= len(lines) <= _HEADER_LINES:
         return text, Meta()
-    fields = [header_field(line) for line in lines]
-    if not all(fields) or sum(field_key(f["key"]) in FIELD_KEYS for f in fields if f) < 2:
+    fields = field_block(lines)
+    if fields is None:
         return text, Meta()
     meta = Meta()
     for found in fields:
-        if found:
-            set_field(meta, found["key"], found["value"])
+        set_field(meta, found["key"], found["value"])
     return text[end:].lstrip("\n"), meta
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from attache.index.documents.base import Meta
 from attache.index.documents.clean import NEWLINES, first_line, normalise, strip
-from attache.index.documents.metadata import FIELD_KEYS, field_key, header_field, set_field
+from attache.index.documents.metadata import field_block, set_field
 from attache.index.documents.structure import Assembled, Block, assemble
 
 # "##Heading" without the space CommonMark requires: common in converted pages.
@@ -64,13 +64,12 @@ def _field_list(blocks: list[Block], meta: Meta) -> list[Block]:
     end = first
     while end < len(blocks) and blocks[end].kind == "item" and blocks[end].list_id == block.list_id:
         end += 1
-    fields = [header_field(b.text) for b in blocks[first:end]]
-    if not all(fields) or sum(field_key(f["key"]) in FIELD_KEYS for f in fields if f) < 2:
+    fields = field_block([b.text for b in blocks[first:end]])
+    if fields is None:
         return blocks
     for item, found in zip(blocks[first:end], fields):
-        if found:
-            linked = [url for *_, url in item.links if url]
-            set_field(meta, found["key"], linked[0] if linked else found["value"])
+        linked = [url for *_, url in item.links if url]
+        set_field(meta, found["key"], linked[0] if linked else found["value"])
     heading = blocks[first - 1] if first else None
     if heading and heading.kind == "heading" and len(heading.text.split()) <= _LIST_HEADING_WORDS:
         first -= 1
