@@ -29,6 +29,7 @@ from attache.retrieval.scoring import (
     Calibration,
     counted_noun,
     Check,
+    life_event,
     check,
     context_of,
     date_words,
@@ -455,8 +456,10 @@ def missing_line(
             what = (f"how {many.group(1).lower()} {_counted(many.group(2))}" if many
                     else f"its {noun.group(1).lower()}" if noun else "the figure asked for")
         else:
-            what = {"date": "when", "who": "who", "where": "where",
-                    "acronym": "what it stands for"}.get(asked, "")
+            event = life_event(prof.text) if asked == "date" else ""
+            what = f"a date of {event}" if event else {
+                "date": "when", "who": "who", "where": "where",
+                "acronym": "what it stands for"}.get(asked, "")
         if what:
             return f"The documents mention {subject}, but not {what}."
     return None

@@ -265,13 +265,47 @@ _EARLY_YEAR = re.compile(r"\b(?:in|by|from|until|around|about|AD|c\.)\s+\d{2,3}\
 _CLOCK = re.compile(r"\b\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d\b", re.I)
 
 
+# "When was X born?", "In what year did X die?": the date of a birth or a death, which
+# only a sentence saying so offers (a lifespan "(1249–1314)" says both), not any date
+# beside the name ("became Great Khan in 1251").
+_LIFE_ASKS = (
+    ("birth", re.compile(r"\b(?:born|birth|birthday)\b", re.I),
+     re.compile(r"\b(?:born|birth|née|nee)\b|\bb\.\s*\d", re.I)),
+    ("death", re.compile(r"\b(?:die|died|dies|death|pass(?:ed)? away)\b", re.I),
+     re.compile(r"\b(?:died|dies|death|dead|deceased|passed away|killed|executed|"
+                r"murdered|assassinated)\b|\bd\.\s*\d", re.I)),
+)
+# How far (characters) from "born" or "died" the date of it may be.
+_LIFE_REACH = 30
+_LIFESPAN = re.compile(r"\((?:[^()\d]{0,20})?\d{3,4}\s*(?:–|-|—|to)\s*(?:c\.\s*)?\d{2,4}\s*\)")
+
+
+def life_event(question: str) -> str:
+    """"birth" or "death" when a date question asks for one ("When was X born?"), else ""."""
+    for event, ask, _ in _LIFE_ASKS:
+        if ask.search(question):
+            return event
+    return ""
+
+
+def _offers_date(text: str, question: str) -> bool:
+    if (_YEAR.search(text) or _MONTHS.search(text) or _CLOCK.search(text)
+            or _EARLY_YEAR.search(text)):
+        return True
+    return not _STRICT_DATE.search(question) and bool(
+        _TIME_WORDS.search(text) or _CONDITION.search(text))
+
+
 def _offers(asked: str, text: str, question: str) -> bool:
     if asked == "date":
-        if (_YEAR.search(text) or _MONTHS.search(text) or _CLOCK.search(text)
-                or _EARLY_YEAR.search(text)):
-            return True
-        return not _STRICT_DATE.search(question) and bool(
-            _TIME_WORDS.search(text) or _CONDITION.search(text))
+        if event := life_event(question):
+            says = next(said for name, _, said in _LIFE_ASKS if name == event)
+            # the date beside the word that says it ("born in 1856 in Smiljan"), not
+            # another one of the sentence ("born in Dieppe, sailed … in 1562")
+            return bool(_LIFESPAN.search(text)) or any(
+                _offers_date(text[max(0, m.start() - _LIFE_REACH): m.end() + _LIFE_REACH],
+                             question) for m in says.finditer(text))
+        return _offers_date(text, question)
     if asked == "number":
         if _TALLY_ASK.search(question):
             return bool(_TALLY.search(text))

@@ -87,6 +87,10 @@ def test_a_possessive_ends_a_name():
     ("When did the eighth cyber envoy start?",
      "The cyber envoy started in 2022. The first cyber envoy was Nate Fick.",
      "No passage about the cyber envoy mentions an eighth cyber envoy."),
+    # a date, but not of the birth asked about
+    ("When was Antony Blinken born?",
+     "Antony Blinken became Secretary of State in January 2021.",
+     "The documents mention Antony Blinken, but not a date of birth."),
 ])
 def test_a_refusal_says_what_is_missing_in_the_question_s_words(question, text, line):
     selection = chosen(question, text)

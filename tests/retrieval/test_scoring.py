@@ -71,6 +71,32 @@ def test_hard_checks(idf, question, why):
         assert found.unknown_names == ("Google",)
 
 
+LIVES = ("The mathematician Zhu Shijie (1249–1314) solved equations with four unknowns. "
+         "Möngke Khan became Great Khan in 1251. The physician Wei Yilin died in 1347. "
+         "Jean Ribault, born in Dieppe, sailed to Florida in 1562.")
+
+
+@pytest.mark.parametrize("question, offered", [
+    ("When was Zhu Shijie born?", True),  # a lifespan dates both
+    ("In what year did Zhu Shijie die?", True),
+    ("When did Wei Yilin die?", True),
+    ("When did Möngke Khan become Great Khan?", True),
+    ("When was Möngke Khan born?", False),  # a date, of something else
+    ("In what year did Möngke Khan die?", False),
+    ("In what year was Wei Yilin born?", False),  # a date of death is not one of birth
+    ("When was Jean Ribault born?", False),  # "born", but no date of it
+])
+def test_a_date_of_birth_or_death_needs_a_sentence_that_gives_one(question, offered):
+    lives = Idf(LexicalIndex.build(["a", "b"], [LIVES, "The Rhine flows through Basel."]))
+    passage = Passage(id="a", source="a.txt", title="Lives", text=LIVES, start=0,
+                      end=len(LIVES), score=1.0, dense=0.0, lexical=0.0, metadata={})
+    prof = profile(question, lives)
+    ranked = score(prof, candidates([passage]))
+    found = check(prof, ranked[0], ranked, lives)
+    assert found.asked == "date"
+    assert found.type_missing is not offered and found.hard_fail is not offered, ranked[0].text
+
+
 def test_negation_the_context_does_not_share_is_a_hard_check(idf):
     _, _, found = verdict("Which city was not visited by Quad officials in 2023?", idf)
     assert found.negated and found.hard_fail
