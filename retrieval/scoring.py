@@ -296,6 +296,13 @@ def _offers_date(text: str, question: str) -> bool:
         _TIME_WORDS.search(text) or _CONDITION.search(text))
 
 
+def _new_number(text: str, question: str) -> bool:
+    """A number in `text` the question does not state itself ("How many Catholics were
+    there in 1598?" is not answered by 1598, nor "how many" by "many")."""
+    stated = {m.group(0).lower() for m in _NUMBER.finditer(question)}
+    return any(m.group(0).lower() not in stated for m in _NUMBER.finditer(text))
+
+
 def _offers(asked: str, text: str, question: str) -> bool:
     if asked == "date":
         if event := life_event(question):
@@ -312,13 +319,13 @@ def _offers(asked: str, text: str, question: str) -> bool:
         if _MONEY_ASK.search(question) and not _NOT_MONEY.search(question):
             return bool(_MONEY.search(text))  # a sum of money: a currency or "million"
         counted = _COUNTED.search(question)
-        if counted and _NUMBER.search(text):
+        if counted and _new_number(text, question):
             # "how many employees": a number, and the employees it would count (any of
             # the words that name them: "societal class divisions" counts "classes")
             stems = set(content_terms(counted_noun(counted.group(1)))) - _anyone()
             return not stems or any(_same_unit(a, b) for a in stems
                                     for b in content_terms(text))
-        return bool(_NUMBER.search(text))
+        return _new_number(text, question)
     if asked in ("who", "where", "acronym", "reaction"):
         from attache.retrieval.extractive import _type_match
 

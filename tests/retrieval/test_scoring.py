@@ -55,6 +55,8 @@ def test_a_supported_question_passes_every_check(idf):
     # the sentence's context says "did not" too: no negation mismatch
     ("Who did not represent India at the Quad meeting?", None),
     ("How many delegates met in Tokyo?", "type"),
+    # the sentence's only number is the one the question states
+    ("How many Quad cyber officials met in Tokyo in 2023?", "type"),
     ("What did Google say at the Quad meeting in Tokyo?", "unknown"),
 ])
 def test_hard_checks(idf, question, why):
