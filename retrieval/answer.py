@@ -366,7 +366,8 @@ def select(
 
 
 _NUMBER_NOUN = re.compile(
-    r"\b(budget|cost|price|salary|headcount|funding|fee|sum|figure|tally|turnout|score|"
+    r"\b(vote count|vote tally|budget|cost|price|salary|headcount|funding|fee|sum|figure|"
+    r"tally|turnout|score|"
     r"population|total|share|percentage|margin|vote|fine|size|amount|rate)s?\b", re.I
 )
 _HOW_MANY = re.compile(r"\bhow (many|much) ((?:[\w-]+\s+){0,2}[\w-]+)", re.I)

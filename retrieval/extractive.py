@@ -135,6 +135,12 @@ def has_new_name(sentence: str, question: str) -> bool:
     return False
 
 
+# Titles written capitalised before a name.
+_TITLES = frozenset(
+    """secretary president minister ambassador director chairman chairwoman chair senator
+    governor spokesperson spokesman spokeswoman deputy vice chief general admiral mr mrs ms
+    dr sir madam professor prof judge justice representative rep sen gov lt col sgt capt
+    commissioner undersecretary envoy premier chancellor mayor""".split())
 _SPEAKER = re.compile(
     r"\b(?:what|how) (?:did|does|do|has|have|will|would) (.+?) (?:say|said|think|react|"
     r"respond|reply|comment|feel)\b",
@@ -164,7 +170,9 @@ def _type_match(kind: str, sentence: str, question: str) -> float:
         return 1.0 if _NUMBER.search(sentence) else 0.0
     if kind in ("who", "where"):
         asked = {w.lower() for w in _NAME.findall(question)}
-        names = [n for n in _NAME.findall(sentence) if n.lower() not in asked]
+        # a title is no one's name ("Secretary Pompeo" names no one new to "Pompeo")
+        names = [n for n in _NAME.findall(sentence)
+                 if n.lower() not in asked and n.lower() not in _TITLES]
         # the first word of a sentence is capitalised anyway
         names = [n for n in names if not sentence.startswith(n) or len(names) > 1]
         return 1.0 if names else 0.0

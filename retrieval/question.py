@@ -50,7 +50,7 @@ _NUMBER_ASK = re.compile(
 # population depend on?").
 _FIGURE_ASK = re.compile(r"^\s*(?:[Ww]hat|[Hh]ow much)\s+(?:is|was|are|were|will be)\s+"
                          r"(?:[\w'’.&-]+\s+){0,4}?(budget|cost|price|salary|headcount|"
-                         r"funding|fee|population|turnout)s?\b")
+                         r"funding|fee|population|turnout|vote count|vote tally|tally)s?\b")
 @dataclass(frozen=True)
 class Constraint:
     """Something the question states that an answer must support."""

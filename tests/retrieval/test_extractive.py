@@ -118,3 +118,12 @@ def test_an_acronym_the_passages_define_stands_for_its_long_form(idf):
     assert ex._defined("Cyberspace Security and Emerging Technologies (CSET) and the "
                        "European Union (EU) but not this (PDF)") == (
         ("CSET", "Cyberspace Security and Emerging Technologies"), ("EU", "European Union"))
+
+
+@pytest.mark.parametrize("sentence, offered", [
+    ("The move by Secretary Pompeo was welcomed.", False),  # a title is no one new
+    ("Secretary Blinken welcomed the move by Pompeo.", True),
+    ("The move by Pompeo was welcomed by Jennifer Bachus.", True),
+])
+def test_who_is_offered_by_a_name_the_question_lacks_not_by_a_title(sentence, offered):
+    assert (ex._type_match("who", sentence, "Who welcomed the move by Pompeo?") == 1.0) is offered

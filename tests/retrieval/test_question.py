@@ -44,6 +44,7 @@ def test_ordinals_match_their_numeric_forms():
     ("By what vote did the Senate pass the law?", "number"),
     ("What share of the budget goes to cyber?", "number"),
     ("How much did the hack cost?", "number"),
+    ("What was the vote count in the Senate?", "number"),
     ("Who approved CSET?", "who"),
     ("Where did the Quad meet?", "where"),
     ("Why does it matter?", "other"),
