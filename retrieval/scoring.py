@@ -268,13 +268,14 @@ _CLOCK = re.compile(r"\b\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d
 # "When was X born?", "In what year did X die?": the date of a birth or a death, which
 # only a sentence saying so offers (a lifespan "(1249–1314)" says both), not any date
 # beside the name ("became Great Khan in 1251").
-_LIFE_ASKS = (
-    ("birth", re.compile(r"\b(?:born|birth|birthday)\b", re.I),
-     re.compile(r"\b(?:born|birth|née|nee)\b|\bb\.\s*\d", re.I)),
-    ("death", re.compile(r"\b(?:die|died|dies|death|pass(?:ed)? away)\b", re.I),
-     re.compile(r"\b(?:died|dies|death|dead|deceased|passed away|killed|executed|"
-                r"murdered|assassinated)\b|\bd\.\s*\d", re.I)),
-)
+# Each event: how a question asks for its date, and how a sentence says it.
+_LIFE_ASKS = {
+    "birth": (re.compile(r"\b(?:born|birth|birthday)\b", re.I),
+              re.compile(r"\b(?:born|birth|née|nee)\b|\bb\.\s*\d", re.I)),
+    "death": (re.compile(r"\b(?:die|died|dies|death|pass(?:ed)? away)\b", re.I),
+              re.compile(r"\b(?:died|dies|death|dead|deceased|passed away|killed|executed|"
+                         r"murdered|assassinated)\b|\bd\.\s*\d", re.I)),
+}
 # How far (characters) from "born" or "died" the date of it may be.
 _LIFE_REACH = 30
 _LIFESPAN = re.compile(r"\((?:[^()\d]{0,20})?\d{3,4}\s*(?:–|-|—|to)\s*(?:c\.\s*)?\d{2,4}\s*\)")
@@ -282,7 +283,7 @@ _LIFESPAN = re.compile(r"\((?:[^()\d]{0,20})?\d{3,4}\s*(?:–|-|—|to)\s*(?:c\.
 
 def life_event(question: str) -> str:
     """"birth" or "death" when a date question asks for one ("When was X born?"), else ""."""
-    for event, ask, _ in _LIFE_ASKS:
+    for event, (ask, _) in _LIFE_ASKS.items():
         if ask.search(question):
             return event
     return ""
@@ -306,7 +307,7 @@ def _new_number(text: str, question: str) -> bool:
 def _offers(asked: str, text: str, question: str) -> bool:
     if asked == "date":
         if event := life_event(question):
-            says = next(said for name, _, said in _LIFE_ASKS if name == event)
+            says = _LIFE_ASKS[event][1]
             # the date beside the word that says it ("born in 1856 in Smiljan"), not
             # another one of the sentence ("born in Dieppe, sailed … in 1562")
             return bool(_LIFESPAN.search(text)) or any(
