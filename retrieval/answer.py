@@ -23,7 +23,7 @@ from attache.retrieval.extractive import (
     score,
 )
 
-from attache.retrieval.question import constraints, name_phrases, side_constraints
+from attache.retrieval.question import ORDINALS, constraints, name_phrases, side_constraints
 from attache.retrieval.scoring import (
     STRICT_TYPES,
     Calibration,
@@ -374,30 +374,30 @@ _HOW_MANY = re.compile(r"\bhow (many|much) ((?:[\w-]+\s+){0,2}[\w-]+)", re.I)
 
 
 def _counted(words: str) -> str:
-    """What "how many" counts, up to its noun: "Russian officers", "pillars"."""
-    noun = counted_noun(words)
+    """What "how many" counts, up to its noun: "Russian officers", "pillars", "money";
+    "" when the words after "how many" name no one thing ("how much of", "how many major
+    chloroplast replication …")."""
     split = words.split()
-    return " ".join(split[:split.index(noun) + 1]) if noun in split else split[0]
+    verbs = [i for i, w in enumerate(split) if w.lower() in _DO_SUPPORT | _AUXILIARIES]
+    split = split[:verbs[0]] if verbs else split  # "how much money did Congress …"
+    words = " ".join(split)
+    noun = counted_noun(words)
+    if noun in split and noun.lower().endswith("s"):
+        return " ".join(split[:split.index(noun) + 1])
+    single = len(split) < 2 or not content_terms(split[1])
+    first = split[0] if split else ""
+    return first if content_terms(first) and single else ""
 
 
 def _subject(prof: QuestionProfile, best: Candidate, ranked: list[Candidate]) -> str:
     """What the documents do mention: the question's names found near the best sentence,
-    or else its weightiest words found there, in the question's order."""
+    or else its weightiest noun phrase found there, or "" (no line beats a garbled one)."""
     near = " ".join(c.text for c in context_of(best, ranked)) + " " + best.passage.title
     names = [n for n in name_phrases(prof.text) if all(
         w.lower() in near.lower() for w in n.split())]
     if names:
         return _listed(list(dict.fromkeys(names)))
-    near_terms = set(content_terms(near))
-    phrase = _noun_phrase(prof, near_terms)
-    if phrase:
-        return phrase
-    words = [w for w in re.findall(r"[\w'’-]+", prof.text)
-             if (stems := content_terms(w)) and stems[0] in near_terms]
-    if not words:
-        return ""
-    top = sorted(words, key=lambda w: -prof.weights.get(content_terms(w)[0], 0.0))[:2]
-    return "the " + " ".join(w for w in words if w in top)
+    return _noun_phrase(prof, set(content_terms(near)))
 
 
 def _listed(items: list[str]) -> str:
@@ -406,20 +406,60 @@ def _listed(items: list[str]) -> str:
 
 
 _LINKS = frozenset(("of", "on", "for", "in", "about", "against", "and"))
+# Words that open a noun phrase of the question ("the plastome", "its budget").
+_DETERMINERS = frozenset(("the", "a", "an", "its", "their", "his", "her", "this", "these",
+                          "those", "each"))
+_POSSESSIVE = re.compile(r"['’]s?$")
+# Words that name no subject on their own ("the century", "the end").
+_VAGUE = frozenset(("century", "centuries", "decade", "year", "time", "end", "beginning",
+                    "start", "part", "type", "kind", "number", "way", "one", "yes", "no"))
+_RANK = re.compile("|".join(ORDINALS) + r"|\d+(?:st|nd|rd|th)", re.I)
+_DO_SUPPORT = frozenset(("did", "does", "do", "will", "would", "can", "could", "should"))
+# After one of these a participle ending the question is its verb ("When was the
+# plastome discovered?"; after "did" any last word is: `_DO_SUPPORT`).
+_AUXILIARIES = frozenset(("was", "were", "is", "are", "has", "have", "had"))
+
+
+_IRREGULAR = frozenset(
+    "built made written held known given taken found sold bought led won begun done seen "
+    "shown brought kept left lost paid said sent spent told".split())
+
+
+def _participle(word: str) -> bool:
+    return word.islower() and (word.endswith("ed") or word in _IRREGULAR)
 
 
 def _noun_phrase(prof: QuestionProfile, near_terms: set[str]) -> str:
-    """The weightiest phrase of the question opened by "the" whose words the passage
-    holds ("the joint statement on commercial spyware"), or ""."""
+    """The weightiest phrase of the question opened by an article or a possessive whose
+    words the passage holds ("the joint statement on commercial spyware", "the plastome"),
+    or "". A phrase ends before the question's verb: its last word when the phrase is an
+    auxiliary's subject ("When did the accident occur?"), a participle ("the theory based
+    on"), or a verb-like word after a name ("The Scotland Act enabled …")."""
     tokens = re.findall(r"[\w'’-]+", prof.text)
+    lowered = [t.lower() for t in tokens]
     best, best_weight = "", 0.0
-    for i, token in enumerate(tokens):
-        if token.lower() != "the":
+    for i, token in enumerate(lowered):
+        if token not in _DETERMINERS:
             continue
+        before = lowered[i - 1] if i else ""  # the auxiliary whose subject this is
+        verb_last = before in _DO_SUPPORT or (
+            before in _AUXILIARIES and lowered[-1].endswith(("ed", "en")))
+        end = len(tokens) - 1 if verb_last else len(tokens)
         taken: list[str] = []
-        for word in tokens[i + 1:]:
+        for at, word in enumerate(tokens[i + 1:end], i + 1):
             stems = content_terms(word)
-            if stems and stems[0] in near_terms:
+            verb = (bool(taken) and taken[-1][:1].isupper() and not _POSSESSIVE.search(taken[-1])
+                    and word[:1].islower() and word.lower().endswith(("ed", "s")))
+            if not taken and _RANK.fullmatch(word) and word.islower():
+                continue  # "the eighth cyber envoy": the cyber envoy
+            if taken and (word[:1].isdigit() or (word.islower() and word.endswith("ly"))):
+                break  # "the amazon rainforest extend 45", "the population medically"
+            follows = lowered[at + 1] if at + 1 < len(tokens) else ""
+            verb = verb or bool(taken) and _participle(word) and not (
+                follows and content_terms(follows))  # "theory based on", "bounded automata"
+            # a word before an article is a verb ("will the cyber bureau open its …")
+            verb = verb or bool(taken) and follows in _DETERMINERS and word.lower() not in _LINKS
+            if stems and stems[0] in near_terms and not verb:
                 taken.append(word)
             elif word.lower() in _LINKS and taken:
                 taken.append(word)
@@ -428,7 +468,9 @@ def _noun_phrase(prof: QuestionProfile, near_terms: set[str]) -> str:
         while taken and taken[-1].lower() in _LINKS:
             taken.pop()
         weight = sum(prof.weights.get(s, 0.0) for w in taken for s in content_terms(w))
-        if len(taken) >= 2 and weight > best_weight:
+        if len(taken) == 1 and taken[0].lower() in _VAGUE:
+            continue
+        if taken and weight > best_weight:
             best, best_weight = "the " + " ".join(taken), weight
     return best
 
@@ -454,7 +496,7 @@ def missing_line(
         if asked == "number":
             many = _HOW_MANY.search(prof.text)
             noun = _NUMBER_NOUN.search(prof.text)
-            what = (f"how {many.group(1).lower()} {_counted(many.group(2))}" if many
+            what = (f"how {many.group(1).lower()} {_counted(many.group(2))}".rstrip() if many
                     else f"its {noun.group(1).lower()}" if noun else "the figure asked for")
         else:
             event = life_event(prof.text) if asked == "date" else ""
@@ -467,21 +509,32 @@ def missing_line(
 
 
 _WORDS = re.compile(r"[\w'’-]+")
-_DO_SUPPORT = frozenset(("did", "does", "do", "will", "would", "can", "could", "should"))
 _COUNTED_WORDS = 3
 
 
 def _ordinal_phrase(question: str, ordinal: str) -> str:
     """An ordinal the documents lack, with what it counts in the question's words: "a
     fourth person" ("Who was the fourth person to lead CSET?"), "a second cyber envoy"
-    ("When did the second cyber envoy start?": after "did", the last word is the verb)."""
+    ("When did the second cyber envoy start?": after "did", the last word is the verb).
+    An ordinal opening a name keeps the name ("the Second World War"); "first" qualifying
+    a verb is quoted ("Who first played the Master?": "first")."""
     words = _WORDS.findall(question)
     lowered = [w.lower() for w in words]
     at = lowered.index(ordinal.lower()) if ordinal.lower() in lowered else len(words)
-    end = len(words) - 1 if _DO_SUPPORT & set(lowered[:at]) else len(words)
+    if 0 < at < len(words) and words[at][:1].isupper():
+        # the name runs on through capitalised words, up to any punctuation
+        name = re.search(rf"\b{re.escape(words[at])}(?:\s+[A-Z][\w'’-]*)*", question)
+        return "the " + (name.group(0) if name else words[at])
+    before = lowered[at - 1] if 0 < at <= len(words) else ""
+    if (at < len(words) and lowered[at] == "first" and before not in _DETERMINERS
+            and before not in ("which", "what", "whose") and not _POSSESSIVE.search(before)):
+        return '"first"'
+    # the counted thing as an auxiliary's subject ends before the question's last word,
+    # its verb ("When did the second cyber envoy start?")
+    end = len(words) - 1 if at >= 2 and lowered[at - 2] in _DO_SUPPORT else len(words)
     counted: list[str] = []
     for word in words[at + 1 : min(end, at + 1 + _COUNTED_WORDS)]:
-        if not content_terms(word):
+        if not content_terms(word) or word[:1].isdigit():
             break
         counted.append(word)
     article = "an" if re.match(r"[aeiou]|8|1[18](?!\d)", ordinal.lower()) else "a"

@@ -80,6 +80,14 @@ class Constraint:
 _MONTH_NAMES = {name[:3]: name for name in (
     "january february march april may june july august september october november december"
 ).split()} | {"sept": "september"}
+_CARDINALS = frozenset(("one", "two", "three", "four", "five"))
+
+
+def _is_month(word: str) -> bool:
+    word = word.strip(".,;:").lower()
+    return word in _MONTH_NAMES.values() or word in _MONTH_NAMES
+
+
 _ACRONYM = re.compile(r"^[A-Z]{2,6}$")
 # A seat of government stands for its state in the news ("Washington blamed Moscow"):
 # the state's name supports it.
@@ -193,13 +201,17 @@ def constraints(question: str) -> list[Constraint]:
         found.append(Constraint(kind, match.group(0), tuple(sorted(forms))))
     for match in _ORDINAL.finditer(question):
         word = match.group(1).lower()
-        if word == "last":
-            continue
+        before = question[:match.start()].split()[-1:]
+        after = question[match.end():].split()[:2]
+        if word == "last" or (before and before[0].lower() in _CARDINALS):
+            continue  # "one third of the Rhine" is a share, not a rank
         value = ORDINALS.get(word)
         forms = {word}
         if value is None:
             value = int(re.sub(r"\D", "", word))
         forms.update({f"{value}{_suffix(value)}"})
+        if word[:1].isdigit() and any(_is_month(w) for w in before + after):
+            forms.add(str(value))  # "December 22nd" is a day: "December 22, 2009"
         forms.update(k for k, v in ORDINALS.items() if v == value)
         found.append(Constraint("ordinal", match.group(0), tuple(sorted(forms))))
     unique: dict[tuple[str, str], Constraint] = {}

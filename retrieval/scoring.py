@@ -460,12 +460,18 @@ def _name_swapped(question: str, text: str, missing: Sequence[Constraint]) -> st
 
 
 def _same_name(name: str, other: str) -> bool:
-    """A misspelling or a part of the same name, not another name: "Rind" and "Rhine",
-    "Castlles-Quintana" and "Castells-Quintana", "African-Americans" and "African"."""
+    """A misspelling, the plural or a part of the same name, not another name: "Rind" and
+    "Rhine", "Castlles-Quintana" and "Castells-Quintana", "African-Americans" and
+    "African", "City" and "Cities"."""
     a, b = name.lower(), other.lower()
-    if set(a.split("-")) & set(b.split("-")):
+    if set(a.split("-")) & set(b.split("-")) or _plural(a, b) or _plural(b, a):
         return True
     return a[:2] == b[:2] and _edits(a, b) <= 2 or _one_edit(a, b)
+
+
+def _plural(one: str, many: str) -> bool:
+    """Whether `many` is the plural of `one` ("city", "cities"; "church", "churches")."""
+    return many in (one + "s", one + "es") or (one.endswith("y") and many == one[:-1] + "ies")
 
 
 def _edits(a: str, b: str) -> int:

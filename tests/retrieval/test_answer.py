@@ -91,10 +91,47 @@ def test_a_possessive_ends_a_name():
     ("When was Antony Blinken born?",
      "Antony Blinken became Secretary of State in January 2021.",
      "The documents mention Antony Blinken, but not a date of birth."),
+    # the subject stops before the verb; a name stands without an article
+    ("When was the cyber bureau launched?",
+     "The cyber bureau has about two hundred staff.",
+     "The documents mention the cyber bureau, but not when."),
+    ("Who was the Cyber Bureau led by after its fourth year?",
+     "The Cyber Bureau was led by Nate Fick in its first year.",
+     "No passage about Cyber Bureau mentions a fourth year."),
+    # a first that qualifies a verb is quoted; one opening a name keeps the name
+    ("Who first led the cyber bureau?",
+     "Nate Fick led the cyber bureau in 2022.",
+     'No passage about the cyber bureau mentions "first".'),
+    ("What did the cyber bureau do in the Second Cyber Summit?",
+     "The cyber bureau hosted a Cyber Summit in 2022.",
+     "No passage about the cyber bureau mentions the Second Cyber Summit."),
+    # what is counted ends at the verb; an ordinal counts up to it
+    ("How much money did Congress give the cyber bureau?",
+     "Congress created the cyber bureau in 2022.",
+     "The documents mention Congress, but not how much money."),
+    ("When will the cyber bureau open its first overseas post?",
+     "The cyber bureau will open a post in Canberra.",
+     "No passage about the cyber bureau mentions a first overseas post."),
+    # "how much does it cost" asks how much, not how much "does"
+    ("How much does it cost to visit the cyber bureau?",
+     "Visitors to the cyber bureau sign in at the front desk.",
+     "The documents mention the cyber bureau, but not how much."),
 ])
 def test_a_refusal_says_what_is_missing_in_the_question_s_words(question, text, line):
     selection = chosen(question, text)
     assert not selection.answered and selection.missing == line
+
+
+@pytest.mark.parametrize("question, text", [
+    # the verb, not the subject, ends the question: no garbled subject
+    ("Who bought the rights?", "The rights were sold in 1902 after a long dispute."),
+    ("How many counties does the region have?", "The region has counties and cities."),
+])
+def test_a_refusal_names_no_subject_rather_than_a_garbled_one(question, text):
+    selection = chosen(question, text)
+    assert not selection.answered
+    assert selection.missing in (None, "The documents mention the rights, but not who.",
+                                 "The documents mention the region, but not how many counties.")
 
 
 def test_the_ranker_puts_the_sentence_that_answers_first():
