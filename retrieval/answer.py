@@ -534,8 +534,9 @@ def _ordinal_phrase(question: str, ordinal: str) -> str:
     end = len(words) - 1 if at >= 2 and lowered[at - 2] in _DO_SUPPORT else len(words)
     counted: list[str] = []
     for word in words[at + 1 : min(end, at + 1 + _COUNTED_WORDS)]:
-        if not content_terms(word) or word[:1].isdigit():
-            break
+        if not content_terms(word) or word[:1].isdigit() or (counted and (
+                word[:1].isupper() or _participle(word))):
+            break  # "the first person Australia sanctioned": a first person
         counted.append(word)
     article = "an" if re.match(r"[aeiou]|8|1[18](?!\d)", ordinal.lower()) else "a"
     return " ".join([article, ordinal.lower(), *counted])

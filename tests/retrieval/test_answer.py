@@ -112,6 +112,9 @@ def test_a_possessive_ends_a_name():
     ("When will the cyber bureau open its first overseas post?",
      "The cyber bureau will open a post in Canberra.",
      "No passage about the cyber bureau mentions a first overseas post."),
+    ("Who was the first person Australia sanctioned under the cyber law?",
+     "Australia passed the cyber law in 2021.",
+     "No passage about Australia mentions a first person."),
     # "how much does it cost" asks how much, not how much "does"
     ("How much does it cost to visit the cyber bureau?",
      "Visitors to the cyber bureau sign in at the front desk.",
