@@ -414,27 +414,42 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 _VAGUE = frozenset(("century", "centuries", "decade", "year", "time", "end", "beginning",
                     "start", "part", "type", "kind", "number", "way", "one", "yes", "no"))
 _RANK = re.compile("|".join(ORDINALS) + r"|\d+(?:st|nd|rd|th)", re.I)
+# A noun phrase right after an auxiliary is its subject, and the question's verb comes
+# after it: after "did", "will" … the last word is the verb ("When did the accident
+# occur?"); after "was", "has" … a last word ending in -ed or -en is ("When was the
+# plastome discovered?").
 _DO_SUPPORT = frozenset(("did", "does", "do", "will", "would", "can", "could", "should"))
-# After one of these a participle ending the question is its verb ("When was the
-# plastome discovered?"; after "did" any last word is: `_DO_SUPPORT`).
 _AUXILIARIES = frozenset(("was", "were", "is", "are", "has", "have", "had"))
-
-
 _IRREGULAR = frozenset(
     "built made written held known given taken found sold bought led won begun done seen "
     "shown brought kept left lost paid said sent spent told".split())
 
 
 def _participle(word: str) -> bool:
+    """A lower-case past participle: "based", "built"."""
     return word.islower() and (word.endswith("ed") or word in _IRREGULAR)
+
+
+def _verb_like(taken: list[str], word: str, follows: str) -> bool:
+    """Whether `word` is the question's verb rather than the next word of the noun phrase
+    `taken`: a verb form after a name ("The Scotland Act enabled …"), a participle not
+    followed by a noun ("the theory based on …", not "linear bounded automata"), or a
+    word before an article ("will the cyber bureau open its …")."""
+    if not taken:
+        return False
+    after_name = taken[-1][:1].isupper() and not _POSSESSIVE.search(taken[-1])
+    return bool(
+        after_name and word[:1].islower() and word.lower().endswith(("ed", "s"))
+        or _participle(word) and not (follows and content_terms(follows))
+        or follows in _DETERMINERS and word.lower() not in _LINKS
+    )
 
 
 def _noun_phrase(prof: QuestionProfile, near_terms: set[str]) -> str:
     """The weightiest phrase of the question opened by an article or a possessive whose
     words the passage holds ("the joint statement on commercial spyware", "the plastome"),
     or "". A phrase ends before the question's verb: its last word when the phrase is an
-    auxiliary's subject ("When did the accident occur?"), a participle ("the theory based
-    on"), or a verb-like word after a name ("The Scotland Act enabled …")."""
+    auxiliary's subject ("When did the accident occur?"), or a word `_verb_like` finds."""
     tokens = re.findall(r"[\w'’-]+", prof.text)
     lowered = [t.lower() for t in tokens]
     best, best_weight = "", 0.0
@@ -447,19 +462,13 @@ def _noun_phrase(prof: QuestionProfile, near_terms: set[str]) -> str:
         end = len(tokens) - 1 if verb_last else len(tokens)
         taken: list[str] = []
         for at, word in enumerate(tokens[i + 1:end], i + 1):
-            stems = content_terms(word)
-            verb = (bool(taken) and taken[-1][:1].isupper() and not _POSSESSIVE.search(taken[-1])
-                    and word[:1].islower() and word.lower().endswith(("ed", "s")))
             if not taken and _RANK.fullmatch(word) and word.islower():
                 continue  # "the eighth cyber envoy": the cyber envoy
             if taken and (word[:1].isdigit() or (word.islower() and word.endswith("ly"))):
                 break  # "the amazon rainforest extend 45", "the population medically"
             follows = lowered[at + 1] if at + 1 < len(tokens) else ""
-            verb = verb or bool(taken) and _participle(word) and not (
-                follows and content_terms(follows))  # "theory based on", "bounded automata"
-            # a word before an article is a verb ("will the cyber bureau open its …")
-            verb = verb or bool(taken) and follows in _DETERMINERS and word.lower() not in _LINKS
-            if stems and stems[0] in near_terms and not verb:
+            stems = content_terms(word)
+            if stems and stems[0] in near_terms and not _verb_like(taken, word, follows):
                 taken.append(word)
             elif word.lower() in _LINKS and taken:
                 taken.append(word)
