@@ -23,7 +23,7 @@ from attache.retrieval.extractive import (
     score,
 )
 
-from attache.retrieval.question import ORDINALS, constraints, name_phrases, side_constraints
+from attache.retrieval.question import constraints, is_ordinal, name_phrases, side_constraints
 from attache.retrieval.scoring import (
     STRICT_TYPES,
     Calibration,
@@ -413,7 +413,6 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 # Words that name no subject on their own ("the century", "the end").
 _VAGUE = frozenset(("century", "centuries", "decade", "year", "time", "end", "beginning",
                     "start", "part", "type", "kind", "number", "way", "one", "yes", "no"))
-_RANK = re.compile("|".join(ORDINALS) + r"|\d+(?:st|nd|rd|th)", re.I)
 # A noun phrase right after an auxiliary is its subject, and the question's verb comes
 # after it: after "did", "will" … the last word is the verb ("When did the accident
 # occur?"); after "was", "has" … a last word ending in -ed or -en is ("When was the
@@ -462,7 +461,7 @@ def _noun_phrase(prof: QuestionProfile, near_terms: set[str]) -> str:
         end = len(tokens) - 1 if verb_last else len(tokens)
         taken: list[str] = []
         for at, word in enumerate(tokens[i + 1:end], i + 1):
-            if not taken and _RANK.fullmatch(word) and word.islower():
+            if not taken and is_ordinal(word) and word.islower():
                 continue  # "the eighth cyber envoy": the cyber envoy
             if taken and (word[:1].isdigit() or (word.islower() and word.endswith("ly"))):
                 break  # "the amazon rainforest extend 45", "the population medically"

@@ -26,6 +26,13 @@ ORDINALS = {
     "last": -1,
 }
 _ORDINAL = re.compile(r"\b(" + "|".join(ORDINALS) + r"|\d+(?:st|nd|rd|th))\b", re.I)
+
+
+def is_ordinal(word: str) -> bool:
+    """Whether a word is an ordinal: "fourth", "21st", "last"."""
+    return bool(_ORDINAL.fullmatch(word))
+
+
 _NUMERAL = re.compile(r"(?<![\w-])(\d[\d,.]*\d|\d)(?:'?s)?(?![\w-])")
 _YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")
 _NUMBER_WORDS = dict(enumerate(
