@@ -21,6 +21,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -36,6 +37,7 @@ SALT_FILE = "log_salt"
 MAX_QUESTION_CHARS = 4000  # longer text is cut before it is stored
 MAX_COMMENT_CHARS = 500  # the "What was wrong?" text
 MAX_SOURCES = 20
+BUSY_SECONDS = 5.0  # how long a write waits for another writer of the same file
 UP, DOWN = 1, -1
 
 _SCHEMA = """
@@ -121,6 +123,21 @@ class LoggedQuestion:
     log_file: str = ""
 
 
+def _write_ahead(connection: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (a property of the file, kept once set). Two connections
+    switching a new file at once make SQLite report "locked" at once, without waiting
+    for the other: retry for up to `BUSY_SECONDS`."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class QuestionLog:
     """The question log of one data folder; safe to share between threads."""
 
@@ -148,10 +165,15 @@ class QuestionLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self.path.exists():  # questions are private: readable by the owner only
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-            connection = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA foreign_keys=ON")
+            connection = sqlite3.connect(self.path, timeout=BUSY_SECONDS,
+                                         isolation_level=None)
+            try:
+                _write_ahead(connection)
+                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.execute("PRAGMA foreign_keys=ON")
+            except BaseException:
+                connection.close()
+                raise
             self._local.connection = connection
         if not self._ready:
             with self._lock:
