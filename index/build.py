@@ -65,7 +65,7 @@ LOCK_FILE = "rebuild.lock"
 # its chunks and the text embedded for each (index.chunking). Raised whenever any of
 # these changes, so that the next rebuild reads every file again instead of keeping
 # what an earlier version made of the unchanged ones.
-PIPELINE = 2
+PIPELINE = 3
 EMBED_GROUP = 256  # chunks embedded and written per step: a resumed rebuild keeps them
 TIER = 4  # segments of one size tier (a power of TIER) are merged TIER at a time
 MAX_SEGMENTS = 10  # beyond this many, the newest (smallest) segments are merged

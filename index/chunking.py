@@ -31,6 +31,12 @@ _ABBREVIATIONS = frozenset(
 _BOUNDARY = re.compile(r"""(?<![.!?…])[.!?…]++["'”’)\]]*+(?=\s++["'“‘(\[]?[A-Z0-9À-Ý])""")
 _PARAGRAPH = re.compile(r"\n[ \t\u00a0]*\n\s*")
 _TERMINAL = tuple(".!?…:;\"'”’)")
+# A sentence longer than this many characters (a treaty's preamble, a statute's list of
+# clauses) is cut after its semicolons, so that a quote is a clause, not a page.
+LONG_SENTENCE = 300
+# ... into clauses of at least this many characters.
+_MIN_CLAUSE = 60
+_CLAUSE_END = re.compile(r";(?=\s)")
 
 
 @dataclass(frozen=True)
@@ -188,11 +194,28 @@ def split_sentences(text: str) -> list[Span]:
             lead = len(piece) - len(piece.lstrip())
             trail = len(piece.rstrip())
             if trail > lead:
-                spans.append(Span(begin + lead, begin + trail, first))
-                first = False
+                for start, end in _clauses(text, begin + lead, begin + trail):
+                    spans.append(Span(start, end, first))
+                    first = False
             begin = cut
         paragraph_start = next_start
     return spans
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A sentence's span, or, when it is longer than `LONG_SENTENCE`, its clauses: cut
+    after a semicolon where both sides keep at least `_MIN_CLAUSE` characters."""
+    if end - start <= LONG_SENTENCE:
+        return [(start, end)]
+    pieces: list[tuple[int, int]] = []
+    begin = start
+    for match in _CLAUSE_END.finditer(text, start, end):
+        cut = match.end()
+        if cut - begin >= _MIN_CLAUSE and end - cut >= _MIN_CLAUSE:
+            pieces.append((begin, cut))
+            begin = cut + len(text[cut:end]) - len(text[cut:end].lstrip())
+    pieces.append((begin, end))
+    return pieces
 
 
 def _split_long(text: str, span: Span, limit: int, count: TokenCounter) -> list[Span]:

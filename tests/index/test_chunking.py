@@ -48,6 +48,26 @@ def test_a_lower_case_word_after_a_period_does_not_start_a_sentence() -> None:
     ]
 
 
+def test_an_overlong_sentence_is_cut_into_clauses_after_its_semicolons() -> None:
+    clauses = [
+        "Considering that the aim of the harbor council is a greater unity between its "
+        "members;",
+        "Recognising the value of fostering co-operation with the other ports that are "
+        "parties to this charter;",
+        "Convinced of the need to pursue, as a matter of priority, a common policy aimed at "
+        "the protection of shipping; x; y;",
+        "Have agreed as follows.",
+    ]
+    text = "The preamble. " + "  ".join(clauses[:3]) + " " + clauses[3]
+    found = sentences(text)
+    # a clause too short to stand alone ("x;") stays with its neighbour
+    assert found == ["The preamble.", *clauses[:2], clauses[2] + " " + clauses[3]]
+    assert all(text[s.start : s.end] == f for s, f in zip(split_sentences(text), found))
+    # a sentence of ordinary length keeps its semicolons
+    short = "The council met; it adjourned; nobody spoke."
+    assert sentences(short) == [short]
+
+
 def test_chunks_are_exact_slices_within_the_size() -> None:
     text = "\n\n".join(PARAGRAPHS * 6)
     chunks = chunk_text(text, size=40, overlap=0)
