@@ -118,6 +118,8 @@ _SEATS: dict[str, tuple[str, ...]] = {
     "seoul": ("south korea", "south korean"),
     "jerusalem": ("israel", "israeli"),
 }
+# ... but not the city as a place: "the meeting in Tokyo" is not supported by "Japan".
+_PLACE = re.compile(r"\b(?:[Ii]n|[Aa]t|[Nn]ear|[Oo]utside|[Ii]nside)\s+(?:New\s+)?([A-Z][a-z]+)\b")
 
 
 def spelled_out(acronym: str, text: str) -> bool:
@@ -177,13 +179,15 @@ def name_phrases(question: str) -> list[str]:
 def constraints(question: str) -> list[Constraint]:
     """The names, numbers, years and ordinals the question states."""
     found: list[Constraint] = []
+    places = {m.group(1).lower() for m in _PLACE.finditer(question)}
     for phrase in name_phrases(question):
         # each word of a name must be supported ("King Charles III": all three)
         for word in phrase.split():
             if len(word) < 2 or word.lower() in ORDINALS:
                 continue
+            seat = () if word.lower() in places else _SEATS.get(word.lower(), ())
             forms = (word.lower(), _MONTH_NAMES[word.lower()]) if word.lower() in _MONTH_NAMES \
-                else (word.lower(), *_SEATS.get(word.lower(), ()))
+                else (word.lower(), *seat)
             found.append(Constraint("name", word, forms))
     for match in _NUMERAL.finditer(question):
         raw = match.group(1)

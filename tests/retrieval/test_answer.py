@@ -62,6 +62,26 @@ def test_a_capital_stands_for_its_state():
     assert not washington.supported_by("They told us nothing.")  # "us" is not the U.S.
 
 
+def test_a_capital_named_as_a_place_is_not_its_state():
+    tokyo = next(c for c in constraints("Who spoke for India at the meeting in Tokyo?")
+                 if c.text == "Tokyo")
+    assert tokyo.supported_by("The principals met in Tokyo.")
+    assert not tokyo.supported_by("The principals of Japan and India met in New Delhi.")
+
+
+def test_a_sentence_about_another_city_s_meeting_does_not_join_the_answer():
+    tokyo = ("The principals of Australia, India, Japan and the United States met in Tokyo "
+             "for the third Quad Senior Cyber Group meeting; Lt General MU Nair spoke for "
+             "India.")
+    delhi = ("The principals of Australia, India, Japan and the United States of the Quad "
+             "Senior Cyber Group met in New Delhi, India on January 30-31, 2023.")
+    idf = Idf(LexicalIndex.build(["a", "b", "c", "d"], [tokyo, delhi, *OTHERS]))
+    selection = select("Who spoke for India at the Quad Senior Cyber Group's meeting in Tokyo?",
+                       [passage(tokyo, "tokyo.txt"), passage(delhi, "delhi.txt")], idf)
+    assert selection.answered
+    assert [s.passage.source for s in selection.sentences] == ["tokyo.txt"]
+
+
 def test_a_possessive_ends_a_name():
     assert name_phrases("How did China respond to the Quad Group's December 2023 statement?") \
         == ["China", "Quad Group", "December"]
