@@ -296,27 +296,34 @@ def comparison(question: str) -> Comparison | None:
         )
         if all(w.lower() in STOPWORDS for w in _WORD.findall(topic)):
             topic = ""
-        labels = (a, b)
-        a, b = _share_head(a, b)
-        if a != labels[0] and not a.startswith(labels[1]):
-            # the noun after the second side was shared: label the sides without it
-            labels = (labels[0], labels[1].rsplit(" ", 1)[0])
+        a, b, shared = _share_head(a, b)
+        # the sides as the question names them, without the noun they share
+        labels = (a.removesuffix(f" {shared}"), b.removesuffix(f" {shared}")) if shared \
+            else (a, b)
         if not a or not b or a.lower() == b.lower():
             continue
         return Comparison((a, b), topic, labels)
     return None
 
 
-def _share_head(a: str, b: str) -> tuple[str, str]:
+def _share_head(a: str, b: str) -> tuple[str, str, str]:
     """ "the Pompeo and Blinken plans": the noun after the second side belongs to both;
-    "CyberScoop's February 2025 and June 2025 reports": the owner before the first too."""
+    "CyberScoop's February 2025 and June 2025 reports": the owner before the first too.
+    The two sides, and the noun they share ("" when none)."""
     a_words, b_words = a.split(), b.split()
     possessive = re.compile(r"['’]s$")
-    if len(a_words) == 1 and len(b_words) > 1:
+    shared = ""
+    if len(b_words) > 1:
         tail = b_words[-1]
-        if tail.lower() not in STOPWORDS and not tail[:1].isupper() and not tail[:1].isdigit():
-            a = f"{a} {tail}"
+        common = (tail.lower() not in STOPWORDS and not tail[:1].isupper()
+                  and not tail[:1].isdigit())
+        # a one-word side ("Pompeo"), or one ending in a name or a year ("February 2025")
+        # before a plural noun ("… and June 2025 reports")
+        named = len(a_words) > 1 and (a_words[-1][:1].isupper() or a_words[-1].isdigit()) \
+            and tail.lower().endswith("s") and tail.lower() not in a.lower()
+        if common and (len(a_words) == 1 or named):
+            a, shared = f"{a} {tail}", tail
     if len(a_words) > 1 and possessive.search(a_words[0]) \
             and not any(possessive.search(w) for w in b_words):
         b = f"{a_words[0]} {b}"
-    return a, b
+    return a, b, shared
