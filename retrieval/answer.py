@@ -23,7 +23,13 @@ from attache.retrieval.extractive import (
     score,
 )
 
-from attache.retrieval.question import constraints, is_ordinal, name_phrases, side_constraints
+from attache.retrieval.question import (
+    constraints,
+    is_month,
+    is_ordinal,
+    name_phrases,
+    side_constraints,
+)
 from attache.retrieval.scoring import (
     STRICT_TYPES,
     Calibration,
@@ -393,11 +399,53 @@ def _subject(prof: QuestionProfile, best: Candidate, ranked: list[Candidate]) ->
     """What the documents do mention: the question's names found near the best sentence,
     or else its weightiest noun phrase found there, or "" (no line beats a garbled one)."""
     near = " ".join(c.text for c in context_of(best, ranked)) + " " + best.passage.title
-    names = [n for n in name_phrases(prof.text) if all(
-        w.lower() in near.lower() for w in n.split())]
+    names = [n for n in subject_names(prof.text) if all(
+        w.lower() in near.lower() for w in n.removeprefix("the ").split())]
     if names:
         return _listed(list(dict.fromkeys(names)))
     return _noun_phrase(prof, set(content_terms(near)))
+
+
+# A demonym ("Russian", "Ukrainian", "Chinese") before a noun qualifies it: no subject.
+_DEMONYM = re.compile(r"(?:an|ian|ese|ish|ic|i)$")
+
+
+def subject_names(question: str) -> list[str]:
+    """The question's names that can be a subject, as it writes them: "the Quad Senior
+    Cyber Group" ("the Group's meeting"), "the Bureau of Cyberspace Security", but "CSET"
+    ("the CSET bureau", where "the" is the bureau's); without months ("December") and
+    without a demonym qualifying the noun after it ("Russian officers")."""
+    phrases = name_phrases(question)
+    merged: list[str] = []
+    for phrase in phrases:  # "Bureau" of "Cyberspace Security": one name
+        if merged and f"{merged[-1]} of {phrase}" in question:
+            merged[-1] = f"{merged[-1]} of {phrase}"
+        else:
+            merged.append(phrase)
+    found = []
+    for phrase in merged:
+        words = [w for w in phrase.split() if not is_month(w)]
+        if not words:
+            continue
+        name = " ".join(words)
+        at = re.search(rf"(?:\b(\w+)\s+(the)\s+)?\b{re.escape(name)}\b(['’]s)?", question)
+        if at is None:  # its words apart in the question ("February 2022 DDoS")
+            found.append(name)
+            continue
+        after = re.findall(r"[\w'’-]+", question[at.end():])[:8]
+        heads = bool(at.group(3)) or _heads(after, bool(at.group(1))
+                                            and at.group(1).lower() in _DO_SUPPORT)
+        if len(words) == 1 and _DEMONYM.search(name) and not heads:
+            continue
+        found.append(f"the {name}" if at.group(2) and heads else name)
+    return found
+
+
+def _whole_name(question: str, word: str) -> str:
+    """The name of the question a word of it belongs to, as the question writes it
+    ("Entity": "the Entity List")."""
+    return next((n for n in subject_names(question)
+                 if word in n.removeprefix("the ").split()), word)
 
 
 def _listed(items: list[str]) -> str:
@@ -427,6 +475,38 @@ _IRREGULAR = frozenset(
 def _participle(word: str) -> bool:
     """A lower-case past participle: "based", "built"."""
     return word.islower() and (word.endswith("ed") or word in _IRREGULAR)
+
+
+# Words that end a run of the question's words after a name: it was the phrase's head.
+_PHRASE_ENDS = _LINKS | _DETERMINERS | frozenset(
+    ("to", "by", "from", "with", "at", "into", "as", "when", "while", "before", "after"))
+_ADVERBS = frozenset(("first", "later", "also", "originally", "initially", "ever", "still",
+                      "now", "once", "finally", "eventually"))
+
+
+def _heads(after: list[str], subject: bool) -> bool:
+    """Whether a name followed by the words `after` heads its noun phrase ("the Senate
+    confirmation": no, the confirmation does; "the Entity List?": yes). `subject`: the
+    name follows "did", "does" …, so the run of words after it ends with the question's
+    verb ("did the US indict for …": the US heads; "did the SolarWinds hack cost …": the
+    hack does)."""
+    i = 0
+    if after[:1] == ["and"]:  # "the X and Y …": decided after Y
+        i = 1
+        while i < len(after) and after[i][:1].isupper():
+            i += 1
+    while i < len(after) and after[i].lower() in _ADVERBS:
+        i += 1
+    run = []
+    for word in after[i:]:
+        if not word[:1].islower() or word in _PHRASE_ENDS:
+            break
+        run.append(word)
+    if not run:
+        return True
+    if subject:
+        return len(run) == 1
+    return _participle(run[0]) and len(run) == 1  # "was the Bureau … proposed"
 
 
 def _verb_like(taken: list[str], word: str, follows: str) -> bool:
@@ -490,16 +570,23 @@ def missing_line(
     unknown = [c for c in verdict.missing if c.kind != "ordinal"
                and all(idf.df(s) == 0 for s in content_terms(c.text)) and content_terms(c.text)]
     if len(unknown) == 1:
-        return f"None of the documents mentions {unknown[0].text}."
+        what = _whole_name(prof.text, unknown[0].text) if unknown[0].kind == "name" \
+            else unknown[0].text
+        return f"None of the documents mentions {what}."
     names = [c for c in verdict.missing if c.kind == "name"]
     if verdict.replaced and len(names) == 1:
         return f"The closest passage names {verdict.replaced}, not {names[0].text}."
     subject = _subject(prof, best, ranked)
-    if len(verdict.missing) == 1 and subject:
+    # the kind of answer asked for missing refuses; a name missing only lowers confidence
+    typed = verdict.type_missing and verdict.asked in STRICT_TYPES
+    if len(verdict.missing) == 1 and subject and not (typed and names == verdict.missing):
         missing = verdict.missing[0]
-        what = _ordinal_phrase(prof.text, missing.text) if missing.kind == "ordinal" else missing.text
+        what = (_ordinal_phrase(prof.text, missing.text) if missing.kind == "ordinal"
+                else _whole_name(prof.text, missing.text) if missing.kind == "name"
+                else missing.text)
         return f"No passage about {subject} mentions {what}."
-    if not verdict.missing and verdict.type_missing and subject:
+    if (not verdict.missing or typed and names == verdict.missing) and verdict.type_missing \
+            and subject:
         asked = verdict.asked
         if asked == "number":
             many = _HOW_MANY.search(prof.text)

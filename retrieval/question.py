@@ -90,7 +90,7 @@ _MONTH_NAMES = {name[:3]: name for name in (
 _CARDINALS = frozenset(("one", "two", "three", "four", "five"))
 
 
-def _is_month(word: str) -> bool:
+def is_month(word: str) -> bool:
     word = word.strip(".,;:").lower()
     return word in _MONTH_NAMES.values() or word in _MONTH_NAMES
 
@@ -154,11 +154,14 @@ def _name_form(asked: str, word: str) -> bool:
 
 def name_phrases(question: str) -> list[str]:
     """Runs of capitalised words past the question's first word ("Quad Senior Cyber
-    Group", "Pompeo"), split at stopwords."""
+    Group", "Pompeo"), split at stopwords and punctuation ("Charleston, South Carolina")."""
     tokens = list(re.finditer(r"[A-Za-z][\w'’.-]*", question))
     phrases: list[list[str]] = []
     current: list[str] = []
     for i, match in enumerate(tokens):
+        if current and question[tokens[i - 1].end():match.start()].strip():
+            phrases.append(current)
+            current = []
         word = match.group(0).rstrip(".")
         bare = re.sub(r"['’]s$", "", word)
         capital = word[:1].isupper() and i > 0 and bare.lower() not in _NOT_NAMES
@@ -221,7 +224,7 @@ def constraints(question: str) -> list[Constraint]:
         if value is None:
             value = int(re.sub(r"\D", "", word))
         forms.update({f"{value}{_suffix(value)}"})
-        if word[:1].isdigit() and any(_is_month(w) for w in before + after):
+        if word[:1].isdigit() and any(is_month(w) for w in before + after):
             forms.add(str(value))  # "December 22nd" is a day: "December 22, 2009"
         forms.update(k for k, v in ORDINALS.items() if v == value)
         found.append(Constraint("ordinal", match.group(0), tuple(sorted(forms))))
