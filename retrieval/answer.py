@@ -24,6 +24,7 @@ from attache.retrieval.extractive import (
 )
 
 from attache.retrieval.question import (
+    asks_for,
     constraints,
     is_month,
     is_ordinal,
@@ -43,6 +44,7 @@ from attache.retrieval.scoring import (
     default_ranker,
     features,
     judge,
+    offers,
     is_headline,
 )
 
@@ -221,6 +223,13 @@ def _typed_first(
 _GOES_ON = re.compile(r"(?:It|Its|They|Their|He|His|She|Her|This|These)\b")
 
 
+def _complements(prof: QuestionProfile, best: Candidate, other: Candidate) -> bool:
+    """Whether `other` holds question terms the best sentence lacks (the best says what
+    was asked, the other names its subject: "… began in 2007 in that department")."""
+    adds = sum(w for s, w in prof.weights.items() if s in other.terms and s not in best.terms)
+    return adds >= COMPLEMENT_SHARE * prof.total
+
+
 def _fits(best: Candidate, other: Candidate, prof: QuestionProfile) -> bool:
     """Whether a runner-up sentence joins the best one: while the two stay short, or,
     up to a longer limit, when it holds a question term the best one lacks (the best
@@ -228,8 +237,7 @@ def _fits(best: Candidate, other: Candidate, prof: QuestionProfile) -> bool:
     length = len(best.text) + len(other.text)
     if length <= MAX_ANSWER_CHARS:
         return True
-    adds = sum(w for s, w in prof.weights.items() if s in other.terms and s not in best.terms)
-    return length <= MAX_COMPLEMENT_CHARS and adds >= COMPLEMENT_SHARE * prof.total
+    return length <= MAX_COMPLEMENT_CHARS and _complements(prof, best, other)
 
 
 _PRONOUN = re.compile(r"\b(he|she|they|his|her|their|him|them)\b", re.IGNORECASE)
@@ -256,6 +264,10 @@ def _addresses(prof: QuestionProfile, other: Candidate, best: Candidate,
                                      and c.start < other.end and other.start < c.end)
            for c in chosen):
         return False
+    asked = asks_for(prof.text, prof.kind)
+    if asked == "date" and offers(asked, best.text, prof.text) \
+            and not offers(asked, other.text, prof.text) and not _complements(prof, best, other):
+        return False  # the date asked for is given; a sentence without one adds nothing
     if any(c is other for c in context_of(best, ranked)):
         return True  # the sentence beside the best one, in the same passage, goes on with it
     if other.own < MIN_ADDED_OWN * best.own:

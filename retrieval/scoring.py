@@ -304,7 +304,9 @@ def _new_number(text: str, question: str) -> bool:
     return any(m.group(0).lower() not in stated for m in _NUMBER.finditer(text))
 
 
-def _offers(asked: str, text: str, question: str) -> bool:
+def offers(asked: str, text: str, question: str) -> bool:
+    """Whether `text` offers the kind of answer asked for (`asks_for`): a date, a number
+    counting what the question counts, a name …"""
     if asked == "date":
         if event := life_event(question):
             says = _LIFE_ASKS[event][1]
@@ -380,7 +382,7 @@ def check(
         and not (c.kind == "ordinal" and position and _ordinal(c.text) == position)
     ]
     asked = asks_for(prof.text, prof.kind)
-    type_missing = asked in TYPED and not _offers(asked, best.text, prof.text)
+    type_missing = asked in TYPED and not offers(asked, best.text, prof.text)
     negated = bool(_NEGATION.search(_NOT_NEGATION.sub("", prof.text))) and not any(
         _NEGATION.search(c.text) or _NEGATIVE.search(c.text) for c in near)
     unknown = tuple(

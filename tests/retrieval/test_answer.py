@@ -62,6 +62,23 @@ def test_a_capital_stands_for_its_state():
     assert not washington.supported_by("They told us nothing.")  # "us" is not the U.S.
 
 
+def test_a_sentence_without_the_date_asked_for_does_not_join_one_that_gives_it():
+    selection = chosen(
+        "When did the Cabinet Office ban TikTok on government phones?",
+        "On 16 March 2023, the Cabinet Office banned TikTok on government phones. "
+        "The Cabinet Office called the TikTok ban on government phones a precaution.")
+    assert selection.answered
+    assert [s.text for s in selection.sentences] == [
+        "On 16 March 2023, the Cabinet Office banned TikTok on government phones."]
+    # ... unless it names what the dated sentence leaves unnamed
+    selection = chosen(
+        "In which year did the Word and Image Department of the museum begin digitizing "
+        "its collection?",
+        "The Word and Image Department of the museum was under pressure to digitize. "
+        "A large digitizing project of its collection began in 2007 in that department.")
+    assert "2007" in selection.best.text and len(selection.sentences) == 2
+
+
 def test_a_capital_named_as_a_place_is_not_its_state():
     tokyo = next(c for c in constraints("Who spoke for India at the meeting in Tokyo?")
                  if c.text == "Tokyo")
