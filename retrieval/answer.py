@@ -87,7 +87,7 @@ OTHER_SOURCE_RATIO = 0.7
 # A sentence holding the date or number asked for replaces a best one lacking it when
 # it is among the next few and scores at least this share of the best one's score.
 TYPED_CANDIDATES = 5
-TYPED_RATIO = 0.85
+TYPED_RATIO = 0.75
 # Evidence weights (see `evidence`): question-term coverage counting the passage, coverage
 # by the sentence alone, and similarity in meaning.
 EVIDENCE_COVERAGE_WEIGHT = 0.5
