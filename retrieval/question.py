@@ -256,6 +256,35 @@ def asks_for(question: str, kind: str) -> str:
     return kind if kind in ("who", "where", "acronym", "reaction") else "other"
 
 
+# "What sanctions did …", "Which US law served …", "In which city is …": the noun a
+# "what/which" question names as the kind of thing it asks for, before its verb.
+_ASKED_NOUN = re.compile(
+    r"^(?:(?:in|on|at|for|from|by|to|of|under|during|with)\s+)?(?:what|which)\s+"
+    r"((?:[\w'’-]+\s+){0,2}?[\w'’-]+)\s+(?:did|does|do|is|are|was|were|has|have|had|can|"
+    r"could|will|would|should|may|might|must|[a-z]+ed)\b", re.I)
+# "What are the six pillars of …": the noun after "what is/are the".
+_ASKED_AFTER_BE = re.compile(
+    r"^(?:what|which)\s+(?:is|are|was|were)\s+(?:the|a|an)\s+((?:[\w'’-]+\s+){0,2}?[\w'’-]+)"
+    r"\s+(?:of|in|inside|within|on|for|that|which|who|to|by|from|at|with|about|among|"
+    r"called)\b", re.I)
+# Nouns that ask for no kind of thing of their own ("what type of", "in what year").
+_VAGUE_NOUNS = frozenset(
+    "name names type types kind kinds term terms part parts one ones thing things way ways "
+    "purpose reason role year years date day month century time percentage percent number "
+    "amount is was".split())
+
+
+def asked_noun(question: str) -> str:
+    """The kind of thing a "what/which" question asks for by name ("What sanctions did the
+    EU impose?": "sanctions"), or "" (vague nouns such as "type" or "year" aside)."""
+    text = question.strip()
+    match = _ASKED_NOUN.match(text) or _ASKED_AFTER_BE.match(text)
+    if not match:
+        return ""
+    noun = match.group(1).split()[-1]
+    return "" if noun.lower() in _VAGUE_NOUNS else noun
+
+
 # --- comparisons -------------------------------------------------------------------
 
 _SIDE = r"(?P<a>[^?]+?)\s+(?:and|with|versus|vs\.?)\s+(?P<b>[^?]+?)"

@@ -36,6 +36,7 @@ from attache.retrieval.extractive import (
 from attache.retrieval.question import (
     ORDINALS,
     Constraint,
+    asked_noun,
     asks_for,
     constraints,
     spelled_out,
@@ -629,6 +630,10 @@ RANK_FEATURES: dict[str, str] = {
     "hard": "1 when a hard check refuses it",
     "bigrams": "share of the question's word pairs (stemmed) the sentence holds in a row",
     "matched": "share of the question's distinct stemmed words it holds, stopwords aside",
+    "noun_held": "1 when the question asks for a kind of thing by name (\"which law\", "
+                 "\"what sanctions\") and the sentence holds that word",
+    "noun_missing": "1 when the question asks for a kind of thing by name and the sentence "
+                    "lacks that word",
 }
 
 _PAIR_STOPWORDS = frozenset(
@@ -653,6 +658,7 @@ def rank_values(
     pairs = {p for p in zip(asked, asked[1:])
              if not (p[0] in _PAIR_STOPWORDS and p[1] in _PAIR_STOPWORDS)}
     words = {w for w in asked if w not in _PAIR_STOPWORDS}
+    noun = _noun_stems(prof.text)
     return {
         **values,
         "score": candidate.score,
@@ -663,7 +669,14 @@ def rank_values(
         "hard": float(verdict.hard_fail),
         "bigrams": len(pairs & set(zip(held, held[1:]))) / max(1, len(pairs)),
         "matched": len(words & set(held)) / max(1, len(words)),
+        "noun_held": float(bool(noun) and bool(noun & candidate.terms)),
+        "noun_missing": float(bool(noun) and not noun & candidate.terms),
     }
+
+
+@lru_cache(maxsize=256)
+def _noun_stems(question: str) -> frozenset[str]:
+    return frozenset(content_terms(asked_noun(question)))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from attache.retrieval.extractive import question_kind
-from attache.retrieval.question import asks_for, comparison, constraints
+from attache.retrieval.question import asked_noun, asks_for, comparison, constraints
 
 
 def stated(question: str) -> set[tuple[str, str]]:
@@ -86,3 +86,18 @@ def test_the_shared_noun_and_owner_go_to_both_sides():
 ])
 def test_other_questions_are_not_comparisons(question):
     assert comparison(question) is None
+
+
+@pytest.mark.parametrize("question, noun", [
+    ("What sanctions did the EU impose on Russian individuals?", "sanctions"),
+    ("Which US law served as the model for Australia's new power?", "law"),
+    ("What are the six pillars of the Cyber Strategy for America called?", "pillars"),
+    ("In which city is the bureau?", "city"),
+    # no kind of thing named: a vague noun, or none at all
+    ("In what year did the bureau open?", ""),
+    ("What is the name of the envoy?", ""),
+    ("What did Microsoft warn about?", ""),
+    ("Who created the cyber bureau?", ""),
+])
+def test_the_noun_naming_what_a_question_asks_for(question, noun):
+    assert asked_noun(question) == noun
