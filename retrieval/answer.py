@@ -419,7 +419,7 @@ def _subject(prof: QuestionProfile, best: Candidate, ranked: list[Candidate]) ->
 
 
 # A demonym ("Russian", "Ukrainian", "Chinese") before a noun qualifies it: no subject.
-_DEMONYM = re.compile(r"(?:an|ian|ese|ish|ic|i)$")
+_DEMONYM = re.compile(r"(?:an|ese|ish|ic|i)$")
 
 
 def subject_names(question: str) -> list[str]:
@@ -590,15 +590,15 @@ def missing_line(
         return f"The closest passage names {verdict.replaced}, not {names[0].text}."
     subject = _subject(prof, best, ranked)
     # the kind of answer asked for missing refuses; a name missing only lowers confidence
-    typed = verdict.type_missing and verdict.asked in STRICT_TYPES
-    if len(verdict.missing) == 1 and subject and not (typed and names == verdict.missing):
+    type_first = (verdict.type_missing and verdict.asked in STRICT_TYPES
+                  and names == verdict.missing)
+    if len(verdict.missing) == 1 and subject and not type_first:
         missing = verdict.missing[0]
         what = (_ordinal_phrase(prof.text, missing.text) if missing.kind == "ordinal"
                 else _whole_name(prof.text, missing.text) if missing.kind == "name"
                 else missing.text)
         return f"No passage about {subject} mentions {what}."
-    if (not verdict.missing or typed and names == verdict.missing) and verdict.type_missing \
-            and subject:
+    if (not verdict.missing or type_first) and verdict.type_missing and subject:
         asked = verdict.asked
         if asked == "number":
             many = _HOW_MANY.search(prof.text)
