@@ -37,6 +37,7 @@ LONG_SENTENCE = 300
 # ... into clauses of at least this many characters.
 _MIN_CLAUSE = 60
 _CLAUSE_END = re.compile(r";(?=\s)")
+_SPACE = re.compile(r"\s*")
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
         cut = match.end()
         if cut - begin >= _MIN_CLAUSE and end - cut >= _MIN_CLAUSE:
             pieces.append((begin, cut))
-            begin = cut + len(text[cut:end]) - len(text[cut:end].lstrip())
+            begin = _SPACE.match(text, cut, end).end()
     pieces.append((begin, end))
     return pieces
 

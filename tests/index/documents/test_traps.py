@@ -146,6 +146,8 @@ PATTERNS: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
     "boundary-quotes": (chunking.split_sentences, lambda n: "a." + ")" * n + "x"),
     "boundary-spaces": (chunking.split_sentences, lambda n: ("a." + " " * 50) * (n // 50)),
     "line-breaks": (chunking.split_sentences, lambda n: "a\n" * (n // 2)),
+    # a sentence of ten times the size, cut into clauses: each cut must cost its clause
+    "clauses": (chunking.split_sentences, lambda n: ("x" * 58 + "; ") * (n // 6)),
     "line-breaks-spaces": (chunking.split_sentences, lambda n: "a\n" + "\u2003\n" * (n // 2)),
     "strip": (clean.strip, lambda n: "a" + " " * n + "b"),
     "strip-zero-width": (clean.strip, lambda n: "a" + " \u200b" * (n // 2) + "b"),
