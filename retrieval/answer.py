@@ -24,7 +24,6 @@ from attache.retrieval.extractive import (
 )
 
 from attache.retrieval.question import (
-    asks_for,
     constraints,
     is_month,
     is_ordinal,
@@ -255,25 +254,25 @@ def _antecedent(prof: QuestionProfile, best: Candidate, ranked: list[Candidate])
     return previous if has_new_name(previous.text, prof.text) else None
 
 
-def _addresses(prof: QuestionProfile, other: Candidate, best: Candidate,
+def _addresses(prof: QuestionProfile, other: Candidate, best: Candidate, verdict: Check,
                ranked: list[Candidate], chosen: list[Candidate]) -> bool:
     """Whether a further sentence may join the answer: it quotes text not already cited,
     holds some of the question's terms itself, and names what the best one's context
-    names (a sentence about another subject does not answer)."""
+    names (a sentence about another subject does not answer). `verdict` is the best
+    sentence's check."""
     if any(c.text == other.text or (c.passage.source == other.passage.source
                                      and c.start < other.end and other.start < c.end)
            for c in chosen):
         return False
-    asked = asks_for(prof.text, prof.kind)
-    if asked == "date" and offers(asked, best.text, prof.text) \
-            and not offers(asked, other.text, prof.text) and not _complements(prof, best, other):
+    if verdict.asked == "date" and not verdict.type_missing \
+            and not offers("date", other.text, prof.text) and not _complements(prof, best, other):
         return False  # the date asked for is given; a sentence without one adds nothing
     if any(c is other for c in context_of(best, ranked)):
         return True  # the sentence beside the best one, in the same passage, goes on with it
     if other.own < MIN_ADDED_OWN * best.own:
         return False
     supported = {c.text.lower() for c in constraints(prof.text) if c.kind == "name"} - {
-        c.text.lower() for c in check(prof, best, ranked).missing
+        c.text.lower() for c in verdict.missing
     }
     missing = {c.text.lower() for c in check(prof, other, ranked).missing}
     return not (supported & missing)
@@ -359,14 +358,14 @@ def select(
             features(prof, other, ranked, own)) >= floor
 
     if other_source is not None:
-        if _addresses(prof, other_source, best, ranked, chosen) and stands(other_source):
+        if _addresses(prof, other_source, best, verdict, ranked, chosen) and stands(other_source):
             extra = _antecedent(prof, other_source, ranked)
-            chosen.extend(c for c in (extra, other_source) if c is not None
-                          and (c is other_source or _addresses(prof, c, best, ranked, chosen)))
+            chosen.extend(c for c in (extra, other_source) if c is not None and (
+                c is other_source or _addresses(prof, c, best, verdict, ranked, chosen)))
     elif antecedent is None:
         runner_up = next(
             (c for c in ranked[1:3]
-             if _fits(best, c, prof) and _addresses(prof, c, best, ranked, chosen)),
+             if _fits(best, c, prof) and _addresses(prof, c, best, verdict, ranked, chosen)),
             None,
         )
         if runner_up is not None:
