@@ -180,62 +180,79 @@ CHAT_HELP = (
 )
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
-    from attache.bot.render import print_answer, sources_panel
-    from attache.retrieval.conversation import Conversation
+class _Chat:
+    """One conversation: questions go to the service, lines starting with "/" are
+    commands, whether they are typed or piped in."""
 
+    def __init__(self, service: Any, as_json: bool) -> None:
+        from rich.console import Console
+
+        from attache.retrieval.conversation import Conversation
+
+        self.service = service
+        self.as_json = as_json
+        self.console = _console()
+        # with --json, standard output holds answers only: what commands say goes to stderr
+        self.notes = Console(stderr=True, highlight=False) if as_json else self.console
+        self.conversation = Conversation()
+        self.last: Any = None
+
+    def take(self, line: str, echo: bool = False) -> bool:
+        """Handle one line; False once the user leaves."""
+        from attache.bot.render import print_answer, sources_panel
+
+        question = line.strip()
+        if not question:
+            return True
+        if question.startswith("/"):
+            command = question.split()[0].lower()
+            if command in ("/quit", "/exit"):
+                return False
+            if command == "/reset":
+                self.conversation.reset()
+                self.last = None
+                self.notes.print("Conversation forgotten.")
+            elif command == "/sources":
+                self.notes.print(sources_panel(self.last) if self.last
+                                 else "No sources yet: ask a question first.")
+            else:
+                self.notes.print(CHAT_HELP, markup=False)
+            return True
+        self.last = self.service.ask(question, self.conversation, origin=_origin())
+        if self.as_json:
+            _print_json(self.last.to_result())
+        else:
+            if echo:
+                self.console.print(f"[bold]> {escape(question)}[/bold]", markup=True)
+            print_answer(self.console, self.last)
+        return True
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
     service = _service(args)
-    conversation = Conversation()
+    chat = _Chat(service, args.json)
     if not sys.stdin.isatty():
         for line in sys.stdin:
-            question = line.strip()
-            if not question:
-                continue
-            answer = service.ask(question, conversation, origin=_origin())
-            if args.json:
-                _print_json(answer.to_result())
-            else:
-                console = _console()
-                console.print(f"[bold]> {escape(question)}[/bold]", markup=True)
-                print_answer(console, answer)
+            if not chat.take(line, echo=True):
+                break
             sys.stdout.flush()
         return 0
 
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
 
-    console = _console()
     service.settings.data_dir.mkdir(parents=True, exist_ok=True)
     session: Any = PromptSession(history=FileHistory(str(service.settings.data_dir / "chat_history")))
-    console.print("Attaché. Ask about the documents; /help for commands, Ctrl-D to leave.")
-    last = None
+    chat.console.print("Attaché. Ask about the documents; /help for commands, Ctrl-D to leave.")
     while True:
         try:
-            question = session.prompt("> ").strip()
+            line = session.prompt("> ")
         except KeyboardInterrupt:
             continue
         except EOFError:
             return 0
-        if not question:
-            continue
-        if question.startswith("/"):
-            command = question.split()[0].lower()
-            if command in ("/quit", "/exit"):
-                return 0
-            if command == "/reset":
-                conversation.reset()
-                last = None
-                console.print("Conversation forgotten.")
-            elif command == "/sources":
-                console.print(sources_panel(last) if last else "No sources yet: ask a question first.")
-            else:
-                console.print(CHAT_HELP, markup=False)
-            continue
-        last = service.ask(question, conversation, origin=_origin())
-        if args.json:
-            _print_json(last.to_result())
-        else:
-            print_answer(console, last)
+        if not chat.take(line):
+            return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -181,6 +181,20 @@ def test_chat_reads_questions_from_a_pipe_and_resolves_follow_ups(run_cli, cli_e
     assert "Pompeo" in plain.stdout
 
 
+def test_piped_chat_obeys_commands_and_keeps_answers_alone_on_stdout(run_cli, cli_env):
+    lines = ("Who approved the creation of CSET?\n/sources\n/reset\n/quit\n"
+             "Who announced the new digital policy office?\n")
+    result = run_cli("chat", "--json", env=cli_env, input=lines)
+    assert result.returncode == 0, result.stderr
+    turns = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(turns) == 1 and "Pompeo" in turns[0]["answer"]  # nothing read after /quit
+    assert "Conversation forgotten." in result.stderr
+    assert "score" in result.stderr  # the passages /sources showed
+    plain = run_cli("chat", env=cli_env, input="/sources\n/help\n")
+    assert "No sources yet" in plain.stdout and "/reset" in plain.stdout
+    assert "don't answer" not in plain.stdout  # no command was taken for a question
+
+
 def test_eval_scores_gold_answers_and_writes_results(run_cli, cli_env, tmp_path):
     questions = tmp_path / "q.jsonl"
     lines = [
