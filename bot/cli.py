@@ -67,10 +67,10 @@ def escape(text: str) -> str:
     return rich_escape(escape_terminal(text))
 
 
-def _console() -> Any:
+def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(stderr=stderr, highlight=False)
 
 
 class _ProgressBar:
@@ -185,15 +185,13 @@ class _Chat:
     commands, whether they are typed or piped in."""
 
     def __init__(self, service: Any, as_json: bool) -> None:
-        from rich.console import Console
-
         from attache.retrieval.conversation import Conversation
 
         self.service = service
         self.as_json = as_json
         self.console = _console()
         # with --json, standard output holds answers only: what commands say goes to stderr
-        self.notes = Console(stderr=True, highlight=False) if as_json else self.console
+        self.notes = _console(stderr=True) if as_json else self.console
         self.conversation = Conversation()
         self.last: Any = None
 
