@@ -68,13 +68,17 @@ class Constraint:
 
     def supported_by(self, text: str) -> bool:
         lowered = fold(text)  # "Mongke" is supported by "Möngke"
-        words = set(_WORD.findall(lowered))
+        ordered = _WORD.findall(lowered)
+        words = set(ordered)
         for form in map(fold, self.forms):
             if " " in form or not form.isalnum():
                 if form in lowered:
                     return True
             elif form in words:
                 return True
+            elif self.kind == "name" and len(form) >= 6 and any(
+                    form == one + two for one, two in zip(ordered, ordered[1:])):
+                return True  # "BleepingComputer" is "Bleeping Computer"
             elif self.kind == "name" and len(form) >= 4 and any(
                 _name_form(form, word) or _misspelt(form, word) for word in words
             ):
@@ -296,7 +300,8 @@ _COMPARISONS = (
                r"(?P<a>[^?]+?)\s+(?:and|with|versus|vs\.?)\s+(?P<b>[^?]+)$", re.I),
     re.compile(r"^\s*how (?:do|does|did) (?:the )?(?P<a>[^?]+?) compare (?:with|to) "
                r"(?P<b>[^?]+?)(?P<rest>\s+(?:on|in)\s[^?]*)?$", re.I),
-    re.compile(r"^\s*what (?:did|do|does|will) " + _SIDE
+    # "What technologies did X and Y each single out?": the noun belongs to the topic
+    re.compile(r"^\s*what(?P<mid>(?:\s+[\w'’-]+){0,3}?)\s+(?:did|do|does|will)\s+" + _SIDE
                + r"\s+each\s+(?P<rest>[^?]+)", re.I),
     re.compile(r"^\s*compare\s+" + _SIDE + r"(?P<rest>[^?]*)", re.I),
 )
@@ -335,15 +340,45 @@ def comparison(question: str) -> Comparison | None:
         if not a or not b or a.lower() == b.lower():
             continue
         return Comparison((a, b), topic, labels)
-    return None
+    return _between_dates(text)
+
+
+# "What did the White House announce in June 2025 and in March 2026?": two dates, the
+# preposition said again. Found by plain string search, in linear time.
+_AND_AGAIN = re.compile(r"\s+and\s+(in|on|during|by)\s+", re.I)
+_ENDS_IN_YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})$")
+_ASKS = re.compile(r"^(?:what|how|who|which)\b", re.I)
+
+
+def _between_dates(text: str) -> Comparison | None:
+    joins = list(_AND_AGAIN.finditer(text))
+    if len(joins) != 1 or not _ASKS.match(text):
+        return None
+    join = joins[0]
+    before, b = text[:join.start()], text[join.end():].strip(" ,")
+    at = f" {join.group(1).lower()} "
+    cut = before.lower().rfind(at)
+    if cut < 0:
+        return None
+    topic, a = before[:cut].strip(), before[cut + len(at):].strip(" ,")
+    if not (_ENDS_IN_YEAR.search(a) and _ENDS_IN_YEAR.search(b)) or a.lower() == b.lower():
+        return None
+    return Comparison((a, b), topic, (a, b))
 
 
 def _share_head(a: str, b: str) -> tuple[str, str, str]:
     """ "the Pompeo and Blinken plans": the noun after the second side belongs to both;
-    "CyberScoop's February 2025 and June 2025 reports": the owner before the first too.
+    "BleepingComputer's and The Record's reports on …": all that follows the second owner;
+    "CyberScoop's February 2025 and June 2025 reports": the owner before the first too;
+    "the Group's New Delhi statement and its Tokyo statement": "its" is the Group's.
     The two sides, and the noun they share ("" when none)."""
     a_words, b_words = a.split(), b.split()
     possessive = re.compile(r"['’]s$")
+    b_owner = next((i for i, w in enumerate(b_words[:4]) if possessive.search(w)), None)
+    if len(a_words) == 1 and possessive.search(a) and b_owner is not None \
+            and b_owner + 1 < len(b_words):
+        shared = " ".join(b_words[b_owner + 1:])
+        return f"{a} {shared}", b, shared
     shared = ""
     if len(b_words) > 1:
         tail = b_words[-1]
@@ -355,7 +390,13 @@ def _share_head(a: str, b: str) -> tuple[str, str, str]:
             and tail.lower().endswith("s") and tail.lower() not in a.lower()
         if common and (len(a_words) == 1 or named):
             a, shared = f"{a} {tail}", tail
-    if len(a_words) > 1 and possessive.search(a_words[0]) \
-            and not any(possessive.search(w) for w in b_words):
-        b = f"{a_words[0]} {b}"
+    a_owner = next((i for i, w in enumerate(a_words) if possessive.search(w)), None)
+    if a_owner is not None and b_words and b_words[0].lower() in ("its", "their"):
+        b = " ".join(a_words[:a_owner + 1] + b_words[1:])
+    elif len(a_words) > 1 and possessive.search(a_words[0]) and b_owner is None \
+            and b_words and b_words[0].lower() not in _DETERMINERS:
+        b = f"{a_words[0]} {b}"  # not "Biden's fact sheet and the March 2024 update"
     return a, b, shared
+
+
+_DETERMINERS = frozenset("the a an this that these those its their his her our".split())

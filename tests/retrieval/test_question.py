@@ -31,6 +31,16 @@ def test_a_year_is_supported_only_by_that_year(text, supported):
     assert year.supported_by(text) is supported
 
 
+@pytest.mark.parametrize("text, supported", [
+    ("Source: Bleeping Computer", True),
+    ("BleepingComputer reported it.", True),
+    ("A bleeping noise came from the computer.", False),
+])
+def test_a_name_written_as_one_word_is_supported_by_its_two_words(text, supported):
+    name = constraints("What did BleepingComputer report?")[0]
+    assert name.supported_by(text) is supported
+
+
 def test_ordinals_match_their_numeric_forms():
     fourth = constraints("What was the fourth summit about?")[0]
     assert fourth.supported_by("the 4th summit") and fourth.supported_by("its fourth summit")
@@ -65,6 +75,16 @@ def test_what_a_question_asks_for(question, asked):
     ("How did the March 2023 and March 2024 statements differ?", ("March 2023", "March 2024")),
     ("How do Biden's 2022 notice on the emergency and Trump's fact sheet differ?",
      ("Biden's 2022 notice on the emergency", "Trump's fact sheet")),
+    # the second side has a determiner of its own: no owner is shared
+    ("How did the setting differ between Biden's fact sheet and the March 2024 update?",
+     ("Biden's fact sheet", "the March 2024 update")),
+    ("How do BleepingComputer's and The Record's reports on Ghostwriter differ?",
+     ("BleepingComputer's", "The Record's")),
+    ("What technologies did the Group's New Delhi statement and its Tokyo statement each "
+     "single out?", ("the Group's New Delhi statement", "the Group's Tokyo statement")),
+    # two dates, the preposition said again
+    ("What did the White House announce in June 2025 and in March 2026?",
+     ("June 2025", "March 2026")),
 ])
 def test_comparisons_are_split_into_their_sides(question, labels):
     found = comparison(question)
@@ -77,12 +97,20 @@ def test_the_shared_noun_and_owner_go_to_both_sides():
         "Pompeo plans", "Blinken plans")
     assert comparison("How did CyberScoop's February 2025 and June 2025 reports differ?").sides \
         == ("CyberScoop's February 2025 reports", "CyberScoop's June 2025 reports")
+    assert comparison("How do BleepingComputer's and The Record's reports on Ghostwriter "
+                      "differ?").sides == ("BleepingComputer's reports on Ghostwriter",
+                                           "The Record's reports on Ghostwriter")
+    # the noun before "did" belongs to what each side is asked
+    found = comparison("What technologies did Pompeo and Blinken each single out?")
+    assert found.sides == ("Pompeo", "Blinken") and found.topic == "technologies single out"
 
 
 @pytest.mark.parametrize("question", [
     "Who approved the creation of CSET?",
     "What did Ned Price say about the new era?",
     "Which organizations and agencies were affected?",
+    "What languages are spoken in Normandy and in the Channel Islands?",
+    "What happened between 2019 and 2021?",
 ])
 def test_other_questions_are_not_comparisons(question):
     assert comparison(question) is None
