@@ -28,6 +28,17 @@ class UsageError(AttacheError):
     public_message = "The bot is not configured correctly; an operator has to fix its settings."
 
 
+class QuestionTooLong(UsageError):
+    """A question longer than the answerer reads (`MAX_QUESTION_CHARS`)."""
+
+    public_message = "That question is too long; ask it in fewer words."
+
+
+# The longest question answered: a paragraph, never a pasted document. What the answerer
+# does with a question takes time growing with its length; this bounds it.
+MAX_QUESTION_CHARS = 4000
+
+
 class SettingsError(UsageError):
     """A setting has an invalid value."""
 

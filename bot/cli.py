@@ -17,6 +17,7 @@ from attache.errors import (
     AttacheError,
     DocumentsFolderError,
     NoUsableDocuments,
+    QuestionTooLong,
     SettingsError,
     UsageError,
 )
@@ -216,7 +217,11 @@ class _Chat:
             else:
                 self.notes.print(CHAT_HELP, markup=False)
             return True
-        self.last = self.service.ask(question, self.conversation, origin=_origin())
+        try:
+            self.last = self.service.ask(question, self.conversation, origin=_origin())
+        except QuestionTooLong as exc:  # the chat goes on
+            self.notes.print(f"error: {escape_terminal(str(exc))}", markup=False)
+            return True
         if self.as_json:
             _print_json(self.last.to_result())
         else:

@@ -11,6 +11,8 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from attache.errors import MAX_QUESTION_CHARS
+
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 
 
@@ -73,7 +75,7 @@ class Settings(BaseSettings):
     discord_admin_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     discord_admin_role: str | None = None  # older setting: still read, only if it is an id
     discord_cooldown_seconds: float = Field(default=5.0, ge=0)
-    discord_max_question_chars: int = Field(default=500, ge=10, le=4000)
+    discord_max_question_chars: int = Field(default=500, ge=10, le=MAX_QUESTION_CHARS)
     discord_max_in_flight: int = Field(default=8, ge=1, le=256)
     discord_max_per_user: int = Field(default=1, ge=1, le=256)
 

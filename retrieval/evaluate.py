@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from attache.errors import MAX_QUESTION_CHARS
 from attache.models import AskResult, EvalRow, EvalSummary, PassageRef
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -50,6 +51,9 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
                 raise ValueError(f"{path}:{number}: not JSON ({exc})") from None
             if not isinstance(item, dict) or not str(item.get("question", "")).strip():
                 raise ValueError(f"{path}:{number}: no question")
+            if len(str(item["question"])) > MAX_QUESTION_CHARS:
+                raise ValueError(f"{path}:{number}: the question is longer than "
+                                 f"{MAX_QUESTION_CHARS:,} characters")
             item.setdefault("id", str(number))
             questions.append(item)
     return questions

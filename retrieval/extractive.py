@@ -101,7 +101,13 @@ def _stemmer() -> Any:
 def content_terms(text: str) -> list[str]:
     """Stemmed words of `text` that carry meaning (no stopwords, no single letters)."""
     words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
-    return _stemmer().stemWords(words) if words else []
+    return [_verb_stem(w) for w in _stemmer().stemWords(words)] if words else []
+
+
+def _verb_stem(stem: str) -> str:
+    """The stemmer keeps "-ation" on a short word ("creation", while "created" is
+    "creat"); past six letters it goes ("creat"), "nation" and "station" keep it."""
+    return stem[:-3] if len(stem) > 7 and stem.endswith("ation") else stem
 
 
 _PERSON = re.compile(

@@ -34,7 +34,7 @@ log = logging.getLogger("attache.questionlog")
 
 LOG_FILE = "questions.sqlite3"
 SALT_FILE = "log_salt"
-MAX_QUESTION_CHARS = 4000  # longer text is cut before it is stored
+MAX_STORED_CHARS = 4000  # longer text (a question with its context) is cut before storing
 MAX_COMMENT_CHARS = 500  # the "What was wrong?" text
 MAX_SOURCES = 20
 BUSY_SECONDS = 5.0  # how long a write waits for another writer of the same file
@@ -249,8 +249,8 @@ class QuestionLog:
     ) -> int | None:
         """Store one question; its row id, or None when the log could not be written."""
         now = self.clock()
-        question_text = bound(question, MAX_QUESTION_CHARS) or ""
-        resolved = bound(resolved_question, MAX_QUESTION_CHARS)
+        question_text = bound(question, MAX_STORED_CHARS) or ""
+        resolved = bound(resolved_question, MAX_STORED_CHARS)
         if resolved == question_text:
             resolved = None
         unique_sources = list(dict.fromkeys(str(s) for s in sources))[:MAX_SOURCES]

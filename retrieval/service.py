@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from attache.retrieval.questionlog import QuestionLog
     from attache.retrieval.search import Passage, Retriever
 
-from attache.errors import UsageError
+from attache.errors import MAX_QUESTION_CHARS, QuestionTooLong, UsageError
 from attache.retrieval.questionlog import Origin
 
 log = logging.getLogger("attache.answers")
@@ -129,6 +129,10 @@ class Attache:
 
         Every answer is logged (when the question log is on) with `origin`: the front
         end and the asker; the answer's `log_id` is its row there."""
+        if len(question) > MAX_QUESTION_CHARS:
+            raise QuestionTooLong(
+                f"the question is {len(question):,} characters long; the limit is "
+                f"{MAX_QUESTION_CHARS:,}")
         answer = self._answer(question, conversation)
         if self.question_log is not None:
             answer = self._log(answer, origin or Origin())

@@ -209,12 +209,13 @@ def test_a_refusal_names_no_subject_rather_than_a_garbled_one(question, text):
 
 def test_the_ranker_puts_the_sentence_that_answers_first():
     # the first sentence repeats more of the question's words, the second names who
-    text = ("The creation of the cyber bureau was approved, and the creation of the bureau "
-            "was welcomed. Secretary Pompeo approved the creation of the bureau in June.")
-    question = "Who approved the creation of the cyber bureau?"
+    text = ("The establishment of the cyber bureau was approved, and the establishment of the "
+            "bureau was welcomed. Secretary Pompeo approved the establishment of the bureau in "
+            "June.")
+    question = "Who approved the establishment of the cyber bureau?"
     idf = Idf(LexicalIndex.build(["a", "b", "c"], [text, *OTHERS]))
     in_score_order = score(profile(question, idf), candidates([passage(text)]))
-    assert in_score_order[0].text.startswith("The creation")
+    assert in_score_order[0].text.startswith("The establishment")
     assert select(question, [passage(text)], idf).best.text.startswith("Secretary Pompeo")
 
 
