@@ -257,7 +257,24 @@ def asks_for(question: str, kind: str) -> str:
         return "number"
     if _DATE_ASK.search(question):
         return "date"
+    if kind == "other" and _person_noun(asked_noun(question)):
+        return "who"  # "Which two senators introduced the bill?"
     return kind if kind in ("who", "where", "acronym", "reaction") else "other"
+
+
+# Nouns naming a person by role: "which senator", "what official" ask who.
+_PERSON_NOUNS = frozenset(
+    """senator official minister president spokesperson spokesman spokeswoman diplomat
+    ambassador envoy leader lawmaker legislator congressman congresswoman person
+    king queen emperor empress ruler pope bishop scientist author writer ceo chairman
+    chairwoman director secretary officer representative governor mayor judge general
+    admiral commander politician researcher journalist reporter founder inventor
+    philosopher composer architect explorer""".split())
+
+
+def _person_noun(noun: str) -> bool:
+    word = noun.lower()
+    return word in _PERSON_NOUNS or (word.endswith("s") and word[:-1] in _PERSON_NOUNS)
 
 
 # "What sanctions did …", "Which US law served …", "In which city is …": the noun a

@@ -177,7 +177,15 @@ def _opposites() -> dict[str, set[str]]:
 
 
 _NEGATION = re.compile(r"\b(not|never|no|none)\b|n['’]t\b", re.I)
-_NOT_NEGATION = re.compile(r"\bor not\b", re.I)
+# "or not", and a purpose clause, which asks what prevents something ("so network
+# interconnections can't be hijacked": "to defeat hijacking")
+_NOT_NEGATION = re.compile(
+    r"\bor not\b|\bso(?: that)?\s+(?:[\w'’-]+\s+){0,4}?(?:can['’]t|cannot|won['’]t|"
+    r"(?:can|could|will|would|do|does)\s+not)\b", re.I)
+# A year naming what the question is about ("the 2015 information-sharing bill"), not
+# when something happened ("in 2015").
+_YEAR_NAMING = re.compile(
+    r"\b(?:the|a|an|its|their|his|her|this|that|[\w-]+['’]s)\s+(\d{4})\s+[A-Za-z]", re.I)
 # How a sentence says "not" in other words: "cannot", "unable", "excluded".
 _NEGATIVE = re.compile(
     r"\b(cannot|unable|impossible|excluded|neither|nor|distinguished from|opposed)\b", re.I)
@@ -377,10 +385,15 @@ def check(
     from attache.retrieval.extractive import _ordinal
 
     position = getattr(best, "ordinal", 0)  # a list item's position in its list
+    naming = {m.group(1) for m in _YEAR_NAMING.finditer(prof.text)}
+    document = " ".join(c.text for c in ranked if c.passage.source == best.passage.source) \
+        if naming else ""
     missing = [
         c for c in constraints(prof.text)
         if not c.supported_by(near_text)
         and not (c.kind == "ordinal" and position and _ordinal(c.text) == position)
+        # a year naming the subject: the document retrieved names it so
+        and not (c.kind == "year" and c.text in naming and c.supported_by(document))
     ]
     asked = asks_for(prof.text, prof.kind)
     type_missing = asked in TYPED and not offers(asked, best.text, prof.text)

@@ -58,6 +58,8 @@ def test_ordinals_match_their_numeric_forms():
     ("Who approved CSET?", "who"),
     ("Where did the Quad meet?", "where"),
     ("Why does it matter?", "other"),
+    ("Which two senators introduced the bill?", "who"),  # a person, named by role
+    ("Which law did the senators introduce?", "other"),
 ])
 def test_what_a_question_asks_for(question, asked):
     assert asks_for(question, question_kind(question)) == asked

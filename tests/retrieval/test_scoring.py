@@ -282,3 +282,34 @@ def test_the_documents_date_supports_the_month_and_year_a_question_states():
 def test_the_kind_of_figure_asked_for(question, text, offers):
     _, found = check_against(question, text)
     assert found.asked == "number" and found.type_missing is (not offers), question
+
+
+LAW = ("The 2015 Cybersecurity Information Sharing Act lets companies share threat data. "
+       "It expires in September. Congress rarely works in August. Lobbyists met on Monday. "
+       "Sen. Rand Paul, an opponent of the law then, now chairs the Homeland Security "
+       "Committee.")
+
+
+@pytest.mark.parametrize("question, year_missing", [
+    # a year naming the law: the document names it so, beyond the sentence's neighbours
+    ("Which senator, an opponent of the 2015 information-sharing law, now chairs the "
+     "Homeland Security Committee?", False),
+    ("Which senator, an opponent of the 2014 information-sharing law, now chairs the "
+     "Homeland Security Committee?", True),
+    # a year saying when: the sentence or its neighbours must say it
+    ("Which senator opposed the law in 2015 and now chairs the Homeland Security "
+     "Committee?", True),
+])
+def test_a_year_naming_the_subject_is_supported_by_its_document(question, year_missing):
+    best, found = check_against(question, LAW)
+    assert best.text.startswith("Sen. Rand Paul")
+    assert any(c.kind == "year" for c in found.missing) is year_missing
+    assert found.hard_fail is year_missing
+
+
+def test_a_purpose_clause_is_not_a_negation():
+    _, found = check_against("What does the law let companies share so attackers can't "
+                             "hide?", LAW)
+    assert not found.negated
+    _, found = check_against("Which companies can't share threat data under the law?", LAW)
+    assert found.negated
