@@ -68,7 +68,8 @@ _NAME = re.compile(r"\b[A-Z][\w'’.-]{0,63}[a-z][\w'’-]{0,63}\b")
 
 QUESTION_KINDS = (
     ("when", re.compile(r"^\s*(when|what (year|date|time|day|month|century|decade|era|period))\b"
-                        r"|\b(what|which) (year|date|century|decade)\b|\bhow long ago\b", re.I)),
+                        r"|\b(what|which) (years?|dates?|days|century|decades?)\b"
+                        r"|\bhow long ago\b", re.I)),
     ("number", re.compile(r"\bhow (many|much|long|old|far|big|large|tall|high|often|fast|"
                           r"heavy|deep|wide)\b|\b(what|which) (percentage|percent|number|"
                           r"amount|proportion|share|size|population|rate|total)\b|\bnumber of\b"

@@ -44,7 +44,8 @@ _NUMBER_WORDS = dict(enumerate(
 _DATE_ASK = re.compile(
     # "when" opening a clause of another question ("When X, what is Y?") asks no date
     r"^\s*when\b(?!.*\b(?:what|which|who|whom|how|where)\b)"
-    r"|\b(what|which) (year|date|day|month|century|decade|time)\b|\bon what date\b"
+    r"|\b(what|which) (years?|dates?|days?|months?|century|centuries|decades?|time)\b"
+    r"|\bon what date\b"
     r"|\bin what year\b", re.I
 )
 _NUMBER_ASK = re.compile(

@@ -230,12 +230,13 @@ class Check:
 
 
 # "On what date", "in what year": a calendar date; a bare "when" takes "on Wednesday" too.
-_STRICT_DATE = re.compile(r"\b(what|which) (year|date|month)\b|\bon what date\b", re.I)
+_STRICT_DATE = re.compile(r"\b(what|which) (years?|dates?|months?)\b|\bon what date\b", re.I)
 _TALLY_ASK = re.compile(r"\bby what (vote|margin|majority|count)\b|\bvote (count|tally)\b", re.I)
 _TALLY = re.compile(r"\b\d+\s*(?:-|–|to)\s*\d+\b|\bunanimous(?:ly)?\b", re.I)
 # A question about a sum of money, and a sum of money.
 _MONEY_ASK = re.compile(r"\b(fine|fines|budget|cost|costs|price|salary|funding|fee|fees|money|"
-                        r"penalty|revenue|spend|spent|paid|pay)\b", re.I)
+                        r"penalty|revenue|spend|spent|paid|pay|ransom|hand over|handed over|"
+                        r"donate|donated|invest|invested|earn|earned|owe|owed)\b", re.I)
 _MONEY = re.compile(r"[$€£¥]\s?\d|\d\s?(?:dollars|euros|pounds|yen|usd|eur|gbp)\b|"
                     r"\b(?:million|billion|trillion|bn)\b", re.I)
 _NOT_MONEY = re.compile(r"\b(percent|percentage|share|proportion|rate|how many)\b", re.I)

@@ -58,6 +58,7 @@ def test_ordinals_match_their_numeric_forms():
     ("Who approved CSET?", "who"),
     ("Where did the Quad meet?", "where"),
     ("Why does it matter?", "other"),
+    ("On which days did the officials meet in Tokyo?", "date"),
     ("Which two senators introduced the bill?", "who"),  # a person, named by role
     ("Which law did the senators introduce?", "other"),
 ])

@@ -278,6 +278,11 @@ def test_the_documents_date_supports_the_month_and_year_a_question_states():
     ("How many square kilometers does the basin cover?",
      "The basin covers 7,000,000 square kilometres.", True),
     ("How many officers did the US indict?", "Banks in 16 Ukrainian cities crashed.", False),
+    # "hand over" a sum of money, not any quantity
+    ("How much did the pipeline company hand over to the gang?",
+     "The pipeline company, which moves 100 barrels a day, was attacked by the gang.", False),
+    ("How much did the pipeline company hand over to the gang?",
+     "The pipeline company paid the gang 75 bitcoins, or $4.4 million.", True),
 ])
 def test_the_kind_of_figure_asked_for(question, text, offers):
     _, found = check_against(question, text)
