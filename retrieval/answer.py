@@ -24,6 +24,7 @@ from attache.retrieval.extractive import (
 )
 
 from attache.retrieval.question import (
+    DETERMINERS,
     constraints,
     is_month,
     is_ordinal,
@@ -466,8 +467,7 @@ def _listed(items: list[str]) -> str:
 
 _LINKS = frozenset(("of", "on", "for", "in", "about", "against", "and"))
 # Words that open a noun phrase of the question ("the plastome", "its budget").
-_DETERMINERS = frozenset(("the", "a", "an", "its", "their", "his", "her", "this", "these",
-                          "those", "each"))
+_DETERMINERS = DETERMINERS | {"each"}
 _POSSESSIVE = re.compile(r"['’]s?$")
 # Words that name no subject on their own ("the century", "the end").
 _VAGUE = frozenset(("century", "centuries", "decade", "year", "time", "end", "beginning",

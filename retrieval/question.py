@@ -364,7 +364,6 @@ def comparison(question: str) -> Comparison | None:
 # "What did the White House announce in June 2025 and in March 2026?": two dates, the
 # preposition said again. Found by plain string search, in linear time.
 _AND_AGAIN = re.compile(r"\s+and\s+(in|on|during|by)\s+", re.I)
-_ENDS_IN_YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})$")
 _ASKS = re.compile(r"^(?:what|how|who|which)\b", re.I)
 
 
@@ -379,9 +378,14 @@ def _between_dates(text: str) -> Comparison | None:
     if cut < 0:
         return None
     topic, a = before[:cut].strip(), before[cut + len(at):].strip(" ,")
-    if not (_ENDS_IN_YEAR.search(a) and _ENDS_IN_YEAR.search(b)) or a.lower() == b.lower():
+    if not (_ends_in_year(a) and _ends_in_year(b)) or a.lower() == b.lower():
         return None
     return Comparison((a, b), topic, (a, b))
+
+
+def _ends_in_year(side: str) -> bool:
+    words = _WORD.findall(side)
+    return bool(words) and side.endswith(words[-1]) and bool(_YEAR.match(words[-1]))
 
 
 def _share_head(a: str, b: str) -> tuple[str, str, str]:
@@ -412,9 +416,11 @@ def _share_head(a: str, b: str) -> tuple[str, str, str]:
     if a_owner is not None and b_words and b_words[0].lower() in ("its", "their"):
         b = " ".join(a_words[:a_owner + 1] + b_words[1:])
     elif len(a_words) > 1 and possessive.search(a_words[0]) and b_owner is None \
-            and b_words and b_words[0].lower() not in _DETERMINERS:
+            and b_words and b_words[0].lower() not in _OWNED:
         b = f"{a_words[0]} {b}"  # not "Biden's fact sheet and the March 2024 update"
     return a, b, shared
 
 
-_DETERMINERS = frozenset("the a an this that these those its their his her our".split())
+# Words opening a noun phrase that already has its determiner ("the March 2024 update").
+DETERMINERS = frozenset("the a an this these those its their his her".split())
+_OWNED = DETERMINERS | {"that", "our"}
