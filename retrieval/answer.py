@@ -607,7 +607,7 @@ def missing_line(
         else:
             event = life_event(prof.text) if asked == "date" else ""
             what = f"a date of {event}" if event else {
-                "date": "when", "who": "who", "where": "where",
+                "date": "when", "who": "who", "person": "who", "where": "where",
                 "acronym": "what it stands for"}.get(asked, "")
         if what:
             return f"The documents mention {subject}, but not {what}."

@@ -253,24 +253,26 @@ def _suffix(n: int) -> str:
 
 def asks_for(question: str, kind: str) -> str:
     """The kind of answer asked for, refined: "date" and "number" by wording, else the
-    extractive kind ("who", "where", "acronym", "reaction", "other")."""
+    extractive kind ("who", "where", "acronym", "reaction", "other"); "person" when a
+    "what/which" question names a person by role ("which senator", "what official")."""
     if _NUMBER_ASK.search(question) or _FIGURE_ASK.search(question):
         return "number"
     if _DATE_ASK.search(question):
         return "date"
-    if kind == "other" and _person_noun(asked_noun(question)):
-        return "who"  # "Which two senators introduced the bill?"
+    if kind in ("other", "who") and _person_noun(asked_noun(question)):
+        return "person"  # "Which two senators introduced the bill?": people, by name
     return kind if kind in ("who", "where", "acronym", "reaction") else "other"
 
 
-# Nouns naming a person by role: "which senator", "what official" ask who.
+# Nouns naming a person by role: "which senator", "what official" ask for a person.
 _PERSON_NOUNS = frozenset(
     """senator official minister president spokesperson spokesman spokeswoman diplomat
-    ambassador envoy leader lawmaker legislator congressman congresswoman person
+    ambassador envoy leader lawmaker legislator congressman congresswoman
     king queen emperor empress ruler pope bishop scientist author writer ceo chairman
     chairwoman director secretary officer representative governor mayor judge general
     admiral commander politician researcher journalist reporter founder inventor
-    philosopher composer architect explorer""".split())
+    philosopher composer architect explorer scholar expert analyst economist historian
+    lawyer activist executive chancellor premier prosecutor commissioner""".split())
 
 
 def _person_noun(noun: str) -> bool:
@@ -278,12 +280,20 @@ def _person_noun(noun: str) -> bool:
     return word in _PERSON_NOUNS or (word.endswith("s") and word[:-1] in _PERSON_NOUNS)
 
 
+# Past tenses not ending in "-ed" ("Which minister said …").
+_PAST = ("(?:said|led|won|wrote|made|took|gave|ran|became|told|met|held|got|put|set|left|"
+         "found|began|built|sent|brought|saw|came|went|paid|sold|chose|spoke|drew|oversaw|"
+         "taught|fought|beat|bought|caught|kept|lost|meant|sought|stood|struck|threw|"
+         "understood|knew|grew|rose|fell|broke|hid|stole|shot|sang|swore|wore)")
 # "What sanctions did …", "Which US law served …", "In which city is …": the noun a
 # "what/which" question names as the kind of thing it asks for, before its verb.
 _ASKED_NOUN = re.compile(
     r"^(?:(?:in|on|at|for|from|by|to|of|under|during|with)\s+)?(?:what|which)\s+"
+    # "What do researchers feel …" asks for no researcher; "What is the prize offered …"
+    # asks for a prize
+    r"(?!(?:did|does|do|has|have|had|can|could|will|would|should|may|might|must)\b)"
     r"((?:[\w'’-]+\s+){0,2}?[\w'’-]+)\s+(?:did|does|do|is|are|was|were|has|have|had|can|"
-    r"could|will|would|should|may|might|must|[a-z]+ed)\b", re.I)
+    r"could|will|would|should|may|might|must|[a-z]+ed|" + _PAST + r")\b", re.I)
 # "What are the six pillars of …": the noun after "what is/are the".
 _ASKED_AFTER_BE = re.compile(
     r"^(?:what|which)\s+(?:is|are|was|were)\s+(?:the|a|an)\s+((?:[\w'’-]+\s+){0,2}?[\w'’-]+)"

@@ -33,6 +33,7 @@ from attache.retrieval.extractive import (
     STOPWORDS,
     content_terms,
 )
+from attache.retrieval.names import names_person, nations_in
 from attache.retrieval.question import (
     ORDINALS,
     Constraint,
@@ -193,10 +194,11 @@ _NEGATIVE = re.compile(
 # Ordinals that questions use loosely ("when did X first …").
 SOFT_ORDINALS = ("first",)
 # Kinds of answer the sentence must offer; see `_offers`.
-TYPED = ("date", "number", "who", "where", "acronym", "reaction")
-# Of those, the kinds whose absence refuses outright: a date, a number, the definition of
-# an acronym, the words of the one asked about ("what did X say").
-STRICT_TYPES = ("date", "number", "acronym", "reaction")
+TYPED = ("date", "number", "who", "person", "where", "acronym", "reaction")
+# Of those, the kinds whose absence refuses outright: a date, a number, a person asked for
+# by role ("which minister"), the definition of an acronym, the words of the one asked
+# about ("what did X say").
+STRICT_TYPES = ("date", "number", "person", "acronym", "reaction")
 # A sentence within this many characters of the best one, in the same passage, is its
 # immediate context.
 NEIGHBOURS = 1
@@ -233,6 +235,11 @@ class Check:
 _STRICT_DATE = re.compile(r"\b(what|which) (years?|dates?|months?)\b|\bon what date\b", re.I)
 _TALLY_ASK = re.compile(r"\bby what (vote|margin|majority|count)\b|\bvote (count|tally)\b", re.I)
 _TALLY = re.compile(r"\b\d+\s*(?:-|–|to)\s*\d+\b|\bunanimous(?:ly)?\b", re.I)
+# A question about languages, whose names are countries' adjectives ("Chinese schools")
+_LANGUAGE_ASK = re.compile(r"\blanguages?\b", re.I)
+# A post being created or filled: no one holds it yet.
+_NEW_POST = re.compile(r"\b(appoint|create|establish|nominate|hire|propose|fill)(?:s|ed|ing)?\b",
+                       re.I)
 # A question about a sum of money, and a sum of money.
 _MONEY_ASK = re.compile(r"\b(fine|fines|budget|cost|costs|price|salary|funding|fee|fees|money|"
                         r"penalty|revenue|spend|spent|paid|pay|ransom|hand over|handed over|"
@@ -339,6 +346,12 @@ def offers(asked: str, text: str, question: str) -> bool:
             return not stems or any(_same_unit(a, b) for a in stems
                                     for b in content_terms(text))
         return _new_number(text, question)
+    if asked == "person":
+        # a name; for a post to be filled, the post ("What new envoy did Blinken promise
+        # to appoint?": "a special envoy for critical and emerging technology")
+        return names_person(text, question) or bool(
+            _NEW_POST.search(question)
+            and set(content_terms(asked_noun(question))) & set(content_terms(text)))
     if asked in ("who", "where", "acronym", "reaction"):
         from attache.retrieval.extractive import _type_match
 
@@ -419,7 +432,7 @@ def _near_terms(best: Candidate, near: Sequence[Candidate]) -> set[str]:
 
 def _swapped(question: str, best: Candidate, near: Sequence[Candidate]) -> bool:
     """The question holds a word whose opposite (or sibling: another weekday, another
-    compass point) the sentence's context holds instead."""
+    compass point, another country) the sentence's context holds instead."""
     near_terms = _near_terms(best, near)
     asked = set(content_terms(question))
     opposites = _opposites()
@@ -430,6 +443,12 @@ def _swapped(question: str, best: Candidate, near: Sequence[Candidate]) -> bool:
     if any(q not in near_terms and opposites.get(q, set()) & plain - asked for q in asked):
         return True
     if _negated_form(question, best, near):
+        return True
+    # another country: "Which Chinese group did the EU blame?" against "the Russian
+    # government is behind"
+    nations = set() if _LANGUAGE_ASK.search(question) else nations_in(question)
+    if nations and nations_in(best.text) - nations and nations - nations_in(
+            " ".join(c.text for c in near) + " " + best.passage.title):
         return True
     # degree words, which carry no content on their own: "the least important" against
     # "the most important"
@@ -573,7 +592,7 @@ def features(
         "answer_room": math.log1p(len(best.terms - question_terms)),
         "asks_date": float(asked == "date"),
         "asks_number": float(asked == "number"),
-        "asks_who": float(asked == "who"),
+        "asks_who": float(asked in ("who", "person")),
         "own": best.own,
         "coverage": best.coverage,
         "semantic": max(best.semantic, 0.0),

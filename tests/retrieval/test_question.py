@@ -59,8 +59,11 @@ def test_ordinals_match_their_numeric_forms():
     ("Where did the Quad meet?", "where"),
     ("Why does it matter?", "other"),
     ("On which days did the officials meet in Tokyo?", "date"),
-    ("Which two senators introduced the bill?", "who"),  # a person, named by role
+    ("Which two senators introduced the bill?", "person"),  # a person, named by role
+    ("Which Norwegian foreign minister said hackers were behind it?", "person"),
     ("Which law did the senators introduce?", "other"),
+    # the subject of "did" is not what is asked for
+    ("What did the king do about education?", "other"),
 ])
 def test_what_a_question_asks_for(question, asked):
     assert asks_for(question, question_kind(question)) == asked

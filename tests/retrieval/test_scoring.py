@@ -191,9 +191,11 @@ PARLIAMENT = (
 )
 
 
-def check_against(question: str, text: str = PARLIAMENT):
-    """The check of `question` against the best sentence of `text`, one passage."""
-    index = LexicalIndex.build(["p", "q"], [text, "The Rhine flows through Basel."])
+def check_against(question: str, text: str = PARLIAMENT,
+                  other: str = "The Rhine flows through Basel."):
+    """The check of `question` against the best sentence of `text`, one passage (`other`
+    is indexed too, not searched)."""
+    index = LexicalIndex.build(["p", "q"], [text, other])
     passage = Passage(id="p", source="p.txt", title="Notes", text=text, start=0,
                       end=len(text), score=1.0, dense=0.0, lexical=0.0, metadata={})
     prof = profile(question, Idf(index))
@@ -318,3 +320,39 @@ def test_a_purpose_clause_is_not_a_negation():
     assert not found.negated
     _, found = check_against("Which companies can't share threat data under the law?", LAW)
     assert found.negated
+
+
+@pytest.mark.parametrize("question, text, offers", [
+    # countries, titles and a parliament name no one
+    ("Which Norwegian foreign minister said Russian hackers breached the parliament?",
+     "In August 2020, Norway disclosed a breach of Norwegian Parliament accounts by Russian "
+     "hackers.", False),
+    ("Which Norwegian foreign minister said Russian hackers breached the parliament?",
+     "The Norwegian Minister of Foreign Affairs Ine Eriksen Søreide said Russian hackers "
+     "breached the parliament.", True),
+    ("Which Australian official hosted the meeting in Sydney?",
+     "The Prime Ministers of Australia, India and Japan met in Sydney.", False),
+    ("Which senator opposed the law?", "Its chief opponent, Sen. Rand Paul, opposed the law.",
+     True),
+    ("Which scholar doubted the strategy?", "The strategy may fail, Lin said.", True),
+    # a post to be filled has no holder yet: the post itself answers
+    ("What new envoy did Blinken promise to appoint?",
+     "Blinken will appoint a special envoy for critical and emerging technology.", True),
+])
+def test_a_person_asked_for_by_role_needs_a_name(question, text, offers):
+    _, found = check_against(question, text)
+    assert found.asked == "person"
+    assert found.type_missing is (not offers) and found.hard_fail is (not offers), question
+
+
+@pytest.mark.parametrize("question, swapped", [
+    ("Which Chinese group did the EU blame for Ghostwriter?", True),
+    ("Which Russian body did the EU blame for Ghostwriter?", False),
+    # a language named by a country's adjective is no country
+    ("What language did the EU statement use besides Chinese?", False),
+])
+def test_another_country_in_the_sentence_is_a_swap(question, swapped):
+    text = ("In a statement, the EU said the Russian government is behind Ghostwriter. "
+            "The Rhine flows through Basel.")
+    _, found = check_against(question, text, other="Chinese hackers were blamed elsewhere.")
+    assert found.swapped is swapped and found.hard_fail is swapped, question
