@@ -7,6 +7,7 @@ sentences, and decides whether the documents answer at all.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -164,6 +165,13 @@ class Selection:
     missing: str | None = None  # for a refusal: what no document supports, when known
     features: dict[str, float] = field(default_factory=dict)
     check: Check | None = None
+    # the calibrated confidence that another of the ranked sentences answers the question
+    rate: Callable[[Candidate], float] | None = field(default=None, repr=False, compare=False)
+
+    def confidence_of(self, candidate: Candidate) -> float:
+        if candidate is self.best:
+            return self.confidence
+        return self.rate(candidate) if self.rate is not None else 0.0
 
 
 def support(best: Candidate, prof: QuestionProfile) -> float:
@@ -373,6 +381,11 @@ def select(
             chosen.append(runner_up)
     answered = (confidence >= threshold and not verdict.hard_fail
                 and support(best, prof) >= MIN_SUPPORT)
+
+    def rate(other: Candidate) -> float:
+        own = checks.get(id(other)) or check(prof, other, ranked, idf)
+        return calibration.confidence(features(prof, other, ranked, own))
+
     return Selection(
         kept, chosen, best, evidence(best, prof), ranked,
         confidence=confidence,
@@ -380,6 +393,7 @@ def select(
         missing=None if answered else missing_line(prof, verdict, best, ranked, idf),
         features=values,
         check=verdict,
+        rate=rate,
     )
 
 
@@ -733,7 +747,9 @@ def pick_side(label: str, query: str, selection: Selection, taken: list[Candidat
     ratio = SIDE_TOPIC_RATIO if specific else SIDE_LEAD_RATIO
     leads = sorted((c for c in fresh if c.score >= ratio * top), key=lambda c: c.start)
     chosen = leads[0] if leads else None
-    return Side(label, chosen, selection.confidence if chosen else 0.0, selection.passages)
+    # the confidence that this sentence, not the side's best, answers
+    confidence = selection.confidence_of(chosen) if chosen else 0.0
+    return Side(label, chosen, confidence, selection.passages)
 
 
 def compose_comparison(sides: list[Side]) -> tuple[bool, str, list[Citation], str | None]:

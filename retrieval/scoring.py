@@ -245,7 +245,11 @@ _MONEY_ASK = re.compile(r"\b(fine|fines|budget|cost|costs|price|salary|funding|f
                         r"penalty|revenue|spend|spent|paid|pay|ransom|hand over|handed over|"
                         r"donate|donated|invest|invested|earn|earned|owe|owed)\b", re.I)
 _MONEY = re.compile(r"[$€£¥]\s?\d|\d\s?(?:dollars|euros|pounds|yen|usd|eur|gbp)\b|"
-                    r"\b(?:million|billion|trillion|bn)\b", re.I)
+                    # "5 million", "5 million in aid", not "100 million gallons"
+                    r"\b(?:million|billion|trillion|bn)\b(?!\s+(?!(?:dollars|euros|pounds|yen|"
+                    r"in|to|for|from|and|or|a|an|the|of|per|each|annually|worth|was|were|is|"
+                    r"are|has|had|have|which|that|by|on|at|with|as|over|into|since|last|"
+                    r"this|more|less)\b)[a-z])", re.I)
 _NOT_MONEY = re.compile(r"\b(percent|percentage|share|proportion|rate|how many)\b", re.I)
 # A "when" answered by a circumstance: "when disturbed", "by the time of the Miocene".
 _CONDITION = re.compile(r"\b(?:when|whenever|while|once|upon|time|beginning|end|start)\b", re.I)

@@ -14,9 +14,10 @@ from conftest import ROOT, SEEDS, cli_json, shared_dir
 
 from attache.index.documents import discover, load, read
 from attache.index.settings import Settings
-from attache.retrieval.answer import NO_ANSWER
+from attache.retrieval.answer import NO_ANSWER, SIDE_PASSAGES
 from attache.retrieval.conversation import Conversation
 from attache.retrieval.evaluate import contains_answer, normalize
+from attache.retrieval.question import comparison
 from attache.retrieval.service import Attache
 
 POMPEO = "000_a92a2212d4dbd9c6.txt"
@@ -417,6 +418,20 @@ def test_a_comparison_cites_one_sentence_per_side(service):
     assert [c.source for c in answer.citations] == [POMPEO, BLINKEN]
     assert answer.answer.startswith("Pompeo: ") and " Blinken: " in answer.answer
     assert "CSET" in answer.citations[0].quote
+
+
+def test_a_comparison_s_confidence_is_that_of_the_sentences_it_cites(service):
+    question = "How do the Pompeo and Blinken plans differ?"
+    answer = service.ask(question)
+    compared = comparison(question)
+    rated = []
+    for query, cited in zip(compared.sides, answer.citations):
+        selection = service.select(compared.question_for(query), k=SIDE_PASSAGES)
+        sentence = next(c for c in selection.ranked
+                        if c.passage.source == cited.source and c.start == cited.start)
+        rated.append(selection.confidence_of(sentence))
+        assert 0.0 < rated[-1] < 1.0
+    assert answer.confidence == pytest.approx(min(rated), abs=1e-4)
 
 
 def test_a_comparison_refuses_only_the_side_without_support(service):

@@ -285,6 +285,12 @@ def test_the_documents_date_supports_the_month_and_year_a_question_states():
      "The pipeline company, which moves 100 barrels a day, was attacked by the gang.", False),
     ("How much did the pipeline company hand over to the gang?",
      "The pipeline company paid the gang 75 bitcoins, or $4.4 million.", True),
+    # "million" counting gallons is no sum of money; "million" alone is
+    ("How much did the pipeline company hand over to the gang?",
+     "The pipeline company, which moves 100 million gallons a day, was attacked by the "
+     "gang.", False),
+    ("How much did the pipeline company hand over to the gang?",
+     "The pipeline company handed 4.4 million to the gang.", True),
 ])
 def test_the_kind_of_figure_asked_for(question, text, offers):
     _, found = check_against(question, text)
