@@ -102,7 +102,20 @@ def _stemmer() -> Any:
 def content_terms(text: str) -> list[str]:
     """Stemmed words of `text` that carry meaning (no stopwords, no single letters)."""
     words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
-    return [_verb_stem(w) for w in _stemmer().stemWords(words)] if words else []
+    if not words:
+        return []
+    folded = _demonyms()
+    words = [folded.get(w, w) for w in words]
+    return [_verb_stem(w) for w in _stemmer().stemWords(words)]
+
+
+@lru_cache(maxsize=1)
+def _demonyms() -> dict[str, str]:
+    """A people's adjective as its country's name ("Australian": "australia"), so that
+    "Australia's new power" matches "the Australian Parliament"."""
+    from attache.retrieval.names import adjectives
+
+    return adjectives()
 
 
 def _verb_stem(stem: str) -> str:

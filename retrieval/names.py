@@ -51,6 +51,20 @@ def _nations() -> dict[str, str]:
     return found
 
 
+@lru_cache(maxsize=1)
+def adjectives() -> dict[str, str]:
+    """Each one-word adjective of a one-word country, mapped to the country's first name
+    ("norwegian": "norway")."""
+    folded = {}
+    for entry in _COUNTRIES.split():
+        names, words = entry.split(":")
+        country = names.split("/")[0]
+        if "_" in country:
+            continue
+        folded.update({w: country for w in words.split("/") if "_" not in w and w != country})
+    return folded
+
+
 def nation(phrase: str) -> str | None:
     """The country a name or adjective stands for ("Norwegian": "norway"), or None."""
     return _nations().get(phrase.lower().replace(".", "").strip(" ,;:’'"))

@@ -133,3 +133,11 @@ def test_a_noun_in_ation_meets_its_verb():
     # "Who created CSET?" holds "creation of CSET"; the stemmer alone keeps them apart
     assert ex.content_terms("created") == ex.content_terms("creation") == ["creat"]
     assert ex.content_terms("nation station") == ["nation", "station"]
+
+
+def test_a_people_s_adjective_meets_its_country():
+    # "Australia's new power" and "the Australian Parliament" share a term
+    assert ex.content_terms("Australian") == ex.content_terms("Australia")
+    assert ex.content_terms("Norwegian officials")[0] == ex.content_terms("Norway")[0]
+    # no one-word country stands for "British" or "English" (a language too)
+    assert ex.content_terms("English British") == ["english", "british"]
