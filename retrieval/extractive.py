@@ -260,6 +260,13 @@ class Idf:
         self._df: dict[str, int] = lexical.document_frequencies() if lexical else {}
         self.docs = max(1, len(lexical.ids) if lexical else 1)
         self._folded: set[str] | None = None
+        # `content_terms` reads "Chinese" as "china": the index's chunks holding either
+        # hold the term
+        adjectives = _demonyms()
+        stems = _stemmer().stemWords(list(adjectives) + list(adjectives.values()))
+        for adjective, country in zip(stems[:len(adjectives)], stems[len(adjectives):]):
+            if self._df.get(adjective):
+                self._df[country] = min(self.docs, self._df.get(country, 0) + self._df[adjective])
 
     def df(self, stem: str) -> int:
         return self._df.get(stem, 0)

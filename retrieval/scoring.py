@@ -61,7 +61,7 @@ FEATURES: dict[str, str] = {
     "type_missing": "1 when the kind of answer asked for (date, number, name, place) is absent",
     "margin": "how far the best sentence's score is above the next sentence's",
     "dense": "the passage's cosine similarity to the question",
-    "title_only": "1 when the sentence is the document's headline",
+    "title_only": "1 when the sentence is the document's headline or a footnote's reference",
     "unknown_name": "1 when a name the question states is in no document",
     "negation": "1 when the question says \"not\" or \"never\" and the sentence and its "
                 "neighbours do not",
@@ -217,6 +217,7 @@ class Check:
     swapped: bool = False  # the question holds the opposite of a word of the sentence's context
     denied: bool = False  # the sentence says "not" where the question asserts
     replaced: str | None = None  # the name the sentence has where the question states another
+    unnamed: bool = False  # the sentence says the one asked for is not named ("an unnamed agency")
 
     @property
     def hard_fail(self) -> bool:
@@ -228,7 +229,8 @@ class Check:
                      not in SOFT_ORDINALS) for c in self.missing)
         typed = self.type_missing and self.asked in STRICT_TYPES
         return (strict or self.title_only or typed or self.negated or self.swapped
-                or self.denied or bool(self.replaced) or bool(self.unknown_names))
+                or self.denied or bool(self.replaced) or bool(self.unknown_names)
+                or self.unnamed)
 
 
 # "On what date", "in what year": a calendar date; a bare "when" takes "on Wednesday" too.
@@ -376,9 +378,23 @@ def context_of(best: Candidate, ranked: Sequence[Candidate]) -> list[Candidate]:
 
 
 def is_headline(best: Candidate) -> bool:
+    """The document's headline, or a reference to another document: never an answer."""
     title = best.passage.title.strip()
     text = best.text.strip()
-    return bool(title) and (text == title or (text.startswith(title) and len(text) < len(title) + 40))
+    return (bool(title) and (text == title or (text.startswith(title)
+                                               and len(text) < len(title) + 40))
+            or is_reference(text))
+
+
+# A footnote's reference: a title, its date in brackets, its address ("Towards a
+# Protocol to the Budapest Convention, COUNCIL OF EUROPE (Sept. 5, 2019), https://…"),
+# whose date is the reference's, not an event's.
+_REFERENCE = re.compile(r"\)\s*[,.;:]?\s*(?:https?://|www\.)|^\s*(?:see|cf\.)\s.*https?://",
+                        re.I | re.S)
+
+
+def is_reference(text: str) -> bool:
+    return bool(_REFERENCE.search(text))
 
 
 
@@ -424,7 +440,21 @@ def check(
     )
     return Check(missing, type_missing, asked, is_headline(best), negated, unknown,
                  swapped=_swapped(prof.text, best, near), denied=_denied(prof.text, best),
-                 replaced=_name_swapped(prof.text, best.text, missing))
+                 replaced=_name_swapped(prof.text, best.text, missing),
+                 unnamed=_unnamed(prof.text, best.text))
+
+
+# The sentence withholds a name: "an unnamed federal agency", "an unidentified official".
+_UNNAMED = re.compile(r"\b(?:unnamed|unidentified|undisclosed|anonymous|unspecified)\s+"
+                      r"((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.I)
+
+
+def _unnamed(question: str, text: str) -> bool:
+    """The question asks which one by name ("Which federal agency …") and the sentence
+    says that one is not named."""
+    wanted = set(content_terms(asked_noun(question)))
+    return bool(wanted) and any(wanted & set(content_terms(m.group(1)))
+                                for m in _UNNAMED.finditer(text))
 
 
 def _near_terms(best: Candidate, near: Sequence[Candidate]) -> set[str]:

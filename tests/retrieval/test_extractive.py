@@ -141,3 +141,10 @@ def test_a_people_s_adjective_meets_its_country():
     assert ex.content_terms("Norwegian officials")[0] == ex.content_terms("Norway")[0]
     # no one-word country stands for "British" or "English" (a language too)
     assert ex.content_terms("English British") == ["english", "british"]
+
+
+def test_a_people_s_adjective_is_known_to_the_index_by_its_country():
+    idf = Idf(LexicalIndex.build(["a", "b"], ["Chinese hackers struck.", "Basel is wet."]))
+    (term,) = ex.content_terms("Chinese")
+    assert idf.known(term) and idf.df(term) == 1
+    assert idf(term) == idf(ex.content_terms("hackers")[0])

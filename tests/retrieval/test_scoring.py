@@ -362,3 +362,34 @@ def test_another_country_in_the_sentence_is_a_swap(question, swapped):
             "The Rhine flows through Basel.")
     _, found = check_against(question, text, other="Chinese hackers were blamed elsewhere.")
     assert found.swapped is swapped and found.hard_fail is swapped, question
+
+
+@pytest.mark.parametrize("text, reference", [
+    ("In this regard, see Towards a Protocol to the Budapest Convention, COUNCIL OF EUROPE "
+     "(Sept. 5, 2019), https://rm.coe.int/summary.", True),
+    ("Keynote Address at U.S. Cyber Command Legal Conference (Mar. 2, 2020), "
+     "www.defense.gov/speech.", True),
+    ("See the statement at https://example.org/statement for the full text.", True),
+    # an address inside a quoted post is no reference
+    ("The EU said the campaign threatens our democracies https://t.co/XokFJs6NkM", False),
+    ("Israel signed the Budapest Convention in 2019 (in Strasbourg).", False),
+])
+def test_a_footnote_s_reference_is_never_an_answer(text, reference):
+    best, found = check_against("In what year did Israel sign the Budapest Convention?",
+                                text)
+    assert found.title_only is reference and (found.hard_fail or not reference)
+
+
+@pytest.mark.parametrize("question, text, unnamed", [
+    ("Which federal agency stopped sharing threat indicators?",
+     "The report blamed the dropoff on an unnamed federal agency that stopped sharing "
+     "threat indicators.", True),
+    ("Which official leaked the threat indicators?",
+     "An unidentified official leaked the threat indicators to reporters.", True),
+    ("Which federal agency stopped sharing threat indicators?",
+     "The Energy Department stopped sharing threat indicators, an unnamed source said.",
+     False),
+])
+def test_a_sentence_withholding_the_name_asked_for_does_not_answer(question, text, unnamed):
+    _, found = check_against(question, text)
+    assert found.unnamed is unnamed and found.hard_fail is unnamed
