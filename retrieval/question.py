@@ -259,11 +259,18 @@ def asks_for(question: str, kind: str) -> str:
         return "number"
     if _DATE_ASK.search(question):
         return "date"
-    if kind in ("other", "who") and _person_noun(asked_noun(question)):
-        return "person"  # "Which two senators introduced the bill?": people, by name
+    if kind in ("other", "who") and (_person_noun(asked_noun(question)) or (
+            (named := _NAME_OF.search(question)) and _person_noun(named.group(1).split()[-1]))):
+        # "Which two senators introduced the bill?", "What is the name of the CEO who …":
+        # people, by name
+        return "person"
     return kind if kind in ("who", "where", "acronym", "reaction") else "other"
 
 
+# "the name of the Colonial Pipeline CEO who …": what is named, before its clause.
+_NAME_OF = re.compile(r"\bname of (?:the |a |an |its |their |his |her )?((?:[\w'’-]+\s+){0,3}?"
+                      r"[\w'’-]+)(?:\s+(?:who|that|which|whose|whom|in|at|of|for)\b|\s*[,?]|\s*$)",
+                      re.I)
 # Nouns naming a person by role: "which senator", "what official" ask for a person.
 _PERSON_NOUNS = frozenset(
     """senator official minister president spokesperson spokesman spokeswoman diplomat

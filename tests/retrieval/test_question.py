@@ -62,6 +62,8 @@ def test_ordinals_match_their_numeric_forms():
     ("Which two senators introduced the bill?", "person"),  # a person, named by role
     ("Which Norwegian foreign minister said hackers were behind it?", "person"),
     ("Which law did the senators introduce?", "other"),
+    ("What is the name of the Colonial Pipeline CEO who paid the ransom?", "person"),
+    ("What is the name of the pipeline that was hacked?", "other"),
     # the subject of "did" is not what is asked for
     ("What did the king do about education?", "other"),
 ])
