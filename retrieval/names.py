@@ -133,6 +133,7 @@ premier chancellor mayor king queen prince princess pope bishop lord lady empero
 """.split())
 _RUN = re.compile(
     r"[A-Z][\w'’.-]*(?:\s+(?:(?:de|van|von|der|den|bin|al|da|di|du|la|le)\s+)?[A-Z][\w'’.-]*)*")
+_REGNAL = re.compile(r"^(?=[IVX])X{0,3}(?:IX|IV|V?I{0,3})$")  # "Henry III", "Louis XIV"
 _ALL_CAPS = re.compile(r"^[A-Z0-9&.-]{2,}(?:['’]s)?$")  # "CSIC", "NSO's": a body
 _SPEECH = re.compile(r"^\W{0,3}\s*(?:said|says|told|wrote|added|argued|noted|explained|"
                      r"stated|announced|warned)\b")
@@ -173,8 +174,8 @@ def names_person(text: str, question: str = "") -> bool:
             before = plain[i - 1] if i else ""
             if before in _TITLE_WORDS:
                 return True  # "Secretary Blinken"
-            if i + 1 < len(plain) and ordinary[i + 1]:
-                return True  # "Hamish Hansford"
+            if i + 1 < len(plain) and (ordinary[i + 1] or _REGNAL.match(words[i + 1])):
+                return True  # "Hamish Hansford", "Louis XIV"
         if len(words) == 1 and ordinary[0]:
             tail = text[match.end():]
             lead = text[:match.start()].rstrip().rsplit(" ", 1)[-1].lower()
