@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from attache.index.chunk_meta import TEXT_SHA
 from attache.index.chunking import split_sentences
+from attache.retrieval.names import TITLES, adjectives
 
 if TYPE_CHECKING:
     from attache.index.lexical import LexicalIndex
@@ -105,17 +106,16 @@ def content_terms(text: str) -> list[str]:
     if not words:
         return []
     folded = _demonyms()
-    words = [folded.get(w, w) for w in words]
-    return [_verb_stem(w) for w in _stemmer().stemWords(words)]
+    return [folded.get(s, s) for s in (_verb_stem(w) for w in _stemmer().stemWords(words))]
 
 
 @lru_cache(maxsize=1)
 def _demonyms() -> dict[str, str]:
-    """A people's adjective as its country's name ("Australian": "australia"), so that
-    "Australia's new power" matches "the Australian Parliament"."""
-    from attache.retrieval.names import adjectives
-
-    return adjectives()
+    """A people's adjective, stemmed, as its country's stem ("australian", "australians":
+    "australia"), so that "Australia's new power" matches "the Australian Parliament"."""
+    pairs = adjectives()
+    stems = _stemmer().stemWords(list(pairs) + list(pairs.values()))
+    return dict(zip(stems[:len(pairs)], stems[len(pairs):]))
 
 
 def _verb_stem(stem: str) -> str:
@@ -155,12 +155,6 @@ def has_new_name(sentence: str, question: str) -> bool:
     return False
 
 
-# Titles written capitalised before a name.
-_TITLES = frozenset(
-    """secretary president minister ambassador director chairman chairwoman chair senator
-    governor spokesperson spokesman spokeswoman deputy vice chief general admiral mr mrs ms
-    dr sir madam professor prof judge justice representative rep sen gov lt col sgt capt
-    commissioner undersecretary envoy premier chancellor mayor""".split())
 _SPEAKER = re.compile(
     r"\b(?:what|how) (?:did|does|do|has|have|will|would) (.+?) (?:say|said|think|react|"
     r"respond|reply|comment|feel)\b",
@@ -192,7 +186,7 @@ def _type_match(kind: str, sentence: str, question: str) -> float:
         asked = {w.lower() for w in _NAME.findall(question)}
         # a title is no one's name ("Secretary Pompeo" names no one new to "Pompeo")
         names = [n for n in _NAME.findall(sentence)
-                 if n.lower() not in asked and n.lower() not in _TITLES]
+                 if n.lower() not in asked and n.lower() not in TITLES]
         # the first word of a sentence is capitalised anyway
         names = [n for n in names if not sentence.startswith(n) or len(names) > 1]
         return 1.0 if names else 0.0
@@ -260,11 +254,9 @@ class Idf:
         self._df: dict[str, int] = lexical.document_frequencies() if lexical else {}
         self.docs = max(1, len(lexical.ids) if lexical else 1)
         self._folded: set[str] | None = None
-        # `content_terms` reads "Chinese" as "china": the index's chunks holding either
-        # hold the term
-        adjectives = _demonyms()
-        stems = _stemmer().stemWords(list(adjectives) + list(adjectives.values()))
-        for adjective, country in zip(stems[:len(adjectives)], stems[len(adjectives):]):
+        # `content_terms` reads "Chinese" as "china": the country's term counts the chunks
+        # holding either word (a chunk holding both twice, so at most every chunk)
+        for adjective, country in _demonyms().items():
             if self._df.get(adjective):
                 self._df[country] = min(self.docs, self._df.get(country, 0) + self._df[adjective])
 

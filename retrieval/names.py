@@ -61,8 +61,13 @@ def adjectives() -> dict[str, str]:
         country = names.split("/")[0]
         if "_" in country:
             continue
-        folded.update({w: country for w in words.split("/") if "_" not in w and w != country})
+        folded.update({w: country for w in words.split("/")
+                       if "_" not in w and w != country and w not in _COMMON_WORDS})
     return folded
+
+
+# Adjectives that are also everyday words ("polish the report"): no country's term.
+_COMMON_WORDS = frozenset(("polish",))
 
 
 def nation(phrase: str) -> str | None:
@@ -71,10 +76,12 @@ def nation(phrase: str) -> str | None:
 
 
 _NATION_WORDS = re.compile(
-    r"\b(?:(?i:south|north|new|inner|outer|costa|saudi|united|great|czech)\s+[A-Z]\w+|"
+    r"\b(?:(?i:south|north|new|inner|outer|latin|central|costa|saudi|united|great|czech)"
+    r"\s+[A-Z]\w+|"
     r"U\.[SK]\.|[A-Z]\w+)")
-# "New England", "Inner Mongolia", "Outer Mongolia": regions, no country
-_REGION = re.compile(r"^(?i:new|inner|outer)\s")
+# "New England", "Inner Mongolia", "Latin America", "North American": regions, no
+# country (a full name such as "South Korea" is looked up first)
+_REGION = re.compile(r"^(?i:new|inner|outer|latin|central|north|south)\s")
 
 
 def nations_in(text: str) -> set[str]:
@@ -89,7 +96,10 @@ def nations_in(text: str) -> set[str]:
             continue
         if _LANGUAGE_USE.match(text, match.end()):
             continue
-        country = nation(word) or (None if _REGION.match(word) else nation(word.split()[-1]))
+        # "South Korea" is a country, "Latin America" and "North American" regions; a
+        # people in the plural is its country ("Russians")
+        country = nation(word) or (None if _REGION.match(word) else (
+            nation(word.split()[-1]) or (word.endswith("s") and nation(word[:-1]))))
         if country:
             found.add(country)
     return found
@@ -115,7 +125,8 @@ organisation organization coalition alliance treaty board authority directorate 
 unit units threat platform technology technologies january february march april may june
 july august september october november december monday tuesday wednesday thursday friday
 saturday sunday the a an of and for in on at this that these those it its we our they
-their he she his her after before when while
+their he she his her after before when while prime first pacific atlantic indo asia europe africa
+america americas latin arctic antarctic mediterranean
 """.split())
 # The last word of a body's name: the name is the body's ("the Entity List").
 _BODIES = frozenset("""
@@ -125,17 +136,18 @@ summit convention initiative program programme strategy court party army navy te
 association foundation commission administration network service services force command
 list conference forum board authority coalition alliance treaty agreement declaration
 """.split())
-_TITLE_WORDS = frozenset("""
-secretary president minister ambassador director chairman chairwoman chair senator governor
-spokesperson spokesman spokeswoman deputy vice chief mr mrs ms dr sir madam professor prof
-judge justice representative rep sen gov lt col sgt capt commissioner undersecretary envoy
-premier chancellor mayor king queen prince princess pope bishop lord lady emperor empress
+# Words of titles, which name no one on their own ("Secretary", "Sen.").
+TITLES = frozenset("""
+secretary president minister ambassador director chairman chairwoman chair senator
+governor spokesperson spokesman spokeswoman deputy vice chief general admiral mr mrs ms
+dr sir madam professor prof judge justice representative rep sen gov lt col sgt capt
+commissioner undersecretary envoy premier chancellor mayor king queen prince princess
+pope bishop lord lady emperor empress
 """.split())
 _RUN = re.compile(
     r"[A-Z][\w'’.-]*(?:\s+(?:(?:de|van|von|der|den|bin|al|da|di|du|la|le)\s+)?[A-Z][\w'’.-]*)*")
-_REGNAL = re.compile(r"^(?=[IVX])X{0,3}(?:IX|IV|V?I{0,3})$")  # "Henry III", "Louis XIV"
 _ALL_CAPS = re.compile(r"^[A-Z0-9&.-]{2,}(?:['’]s)?$")  # "CSIC", "NSO's": a body
-_SPEECH = re.compile(r"^\W{0,3}\s*(?:said|says|told|wrote|added|argued|noted|explained|"
+_SPEECH = re.compile(r"\W{0,3}\s*(?:said|says|told|wrote|added|argued|noted|explained|"
                      r"stated|announced|warned)\b")
 
 
@@ -145,41 +157,41 @@ def _bare(word: str) -> str:
 
 def _ordinary(word: str, raw: str) -> bool:
     """A name word that may be a person's: no body's, place's, title's or country's word,
-    in no part ("Senate-confirmed", "Ambassador-at-Large"), and no acronym."""
+    in no part ("Senate-confirmed", "Ambassador-at-Large"), no acronym and no brand
+    written in one word ("CyberScoop", not "McDonald")."""
     parts = [word] + (word.split("-") if "-" in word else [])
-    return not (_ALL_CAPS.match(raw) or nation(word) or any(
-        p in _NOT_PERSON or p in _TITLE_WORDS for p in parts))
+    return not (_ALL_CAPS.match(raw) or _BRAND.match(raw) or nation(word) or any(
+        p in _NOT_PERSON or p in TITLES for p in parts))
+
+
+_BRAND = re.compile(r"^[A-Z][a-z]{2,}[A-Z]")
+_DETERMINED = re.compile(r"\b(?:the|a|an)\s+$", re.I)
 
 
 def names_person(text: str, question: str = "") -> bool:
-    """Whether `text` names a person the question does not: a title and a name ("Secretary
-    Blinken", "Sen. Rand Paul"), two name words that are neither a body's, a place's nor a
-    title's ("Hamish Hansford"), or one name word before "said" or after a title word.
-    Countries, ministries, groups, months and titles alone ("the Prime Ministers of
-    Australia, India and Japan") name no one."""
+    """Whether `text` names someone the question does not: a capitalised word that is no
+    body's, place's, title's, month's or country's ("Hamish Hansford", "Secretary
+    Blinken", "according to Smith", "Louis XIV"), outside a body's name ("the Quad Senior
+    Cyber Group", "the Entity List"), and not one word after "the" ("the Bible", "the
+    Normans"). A sentence's first
+    word counts only before "said" ("Blinken said"). Countries, ministries, groups,
+    months and titles alone ("the Prime Ministers of Australia, India and Japan") name no
+    one."""
     asked = {_bare(w) for w in re.findall(r"[\w'’.-]+", question) if w[:1].isupper()}
     for match in _RUN.finditer(text):
         words = match.group(0).split()
         start = match.start()
-        if (len(words) == 1 and not _SPEECH.match(text[match.end():]) and (
-                start == 0 or text[:start].rstrip().endswith(('"', "“", ".")))):
+        before = text[max(0, start - 16):start]  # a window: runs are many, texts long
+        if (len(words) == 1 and not _SPEECH.match(text, match.end()) and (
+                start == 0 or before.rstrip().endswith(('"', "“", ".")))):
             continue  # a sentence's first word is capitalised anyway
         plain = [_bare(w) for w in words]
         if plain[-1] in _BODIES:
-            continue  # "the Quad Senior Cyber Group", "the Entity List": one body's name
-        ordinary = [_ordinary(w, raw) and w not in asked for w, raw in zip(plain, words)]
-        for i in range(len(plain)):
-            if not ordinary[i]:
-                continue
-            before = plain[i - 1] if i else ""
-            if before in _TITLE_WORDS:
-                return True  # "Secretary Blinken"
-            if i + 1 < len(plain) and (ordinary[i + 1] or _REGNAL.match(words[i + 1])):
-                return True  # "Hamish Hansford", "Louis XIV"
-        if len(words) == 1 and ordinary[0]:
-            tail = text[match.end():]
-            lead = text[:match.start()].rstrip().rsplit(" ", 1)[-1].lower()
-            if _SPEECH.match(tail) or lead.strip(".") in _TITLE_WORDS:
-                return True  # "Lin said", "spokesperson Price"
+            continue  # one body's name
+        # one word after "the" is a thing or a people ("the Bible", "the Huguenots")
+        thing = len(words) == 1 and _DETERMINED.search(before) is not None
+        if not thing and any(_ordinary(w, raw) and w not in asked
+                              for w, raw in zip(plain, words)):
+            return True
     return False
 

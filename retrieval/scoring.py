@@ -239,9 +239,9 @@ _TALLY_ASK = re.compile(r"\bby what (vote|margin|majority|count)\b|\bvote (count
 _TALLY = re.compile(r"\b\d+\s*(?:-|–|to)\s*\d+\b|\bunanimous(?:ly)?\b", re.I)
 # A question about languages, whose names are countries' adjectives ("Chinese schools")
 _LANGUAGE_ASK = re.compile(r"\blanguages?\b", re.I)
-# A post being created or filled: no one holds it yet.
-_NEW_POST = re.compile(r"\b(appoint|create|establish|nominate|hire|propose|fill)(?:s|ed|ing)?\b",
-                       re.I)
+# A post still to be created or filled ("promised to appoint"): no one holds it yet.
+_NEW_POST = re.compile(r"\b(?:to|will|would|shall)\s+(?:appoint|create|establish|nominate|"
+                       r"hire|name|fill)\b", re.I)
 # A question about a sum of money, and a sum of money.
 _MONEY_ASK = re.compile(r"\b(fine|fines|budget|cost|costs|price|salary|funding|fee|fees|money|"
                         r"penalty|revenue|spend|spent|paid|pay|ransom|hand over|handed over|"
@@ -389,7 +389,7 @@ def is_headline(best: Candidate) -> bool:
 # A footnote's reference: a title, its date in brackets, its address ("Towards a
 # Protocol to the Budapest Convention, COUNCIL OF EUROPE (Sept. 5, 2019), https://…"),
 # whose date is the reference's, not an event's.
-_REFERENCE = re.compile(r"\)\s*[,.;:]?\s*(?:https?://|www\.)|^\s*(?:see|cf\.)\s.*https?://",
+_REFERENCE = re.compile(r"\)\s*(?:[,.;:]\s*)?(?:https?://|www\.)|^\s*(?:see|cf\.)\s.*https?://",
                         re.I | re.S)
 
 
@@ -445,16 +445,32 @@ def check(
 
 
 # The sentence withholds a name: "an unnamed federal agency", "an unidentified official".
-_UNNAMED = re.compile(r"\b(?:unnamed|unidentified|undisclosed|anonymous|unspecified)\s+"
-                      r"((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.I)
+_UNNAMED = re.compile(r"\b(?:unnamed|unidentified|undisclosed|anonymous|unspecified)"
+                      r"((?:\s+[a-z][\w'’-]*){1,3})")
+# Nouns naming who speaks for a body: "an anonymous agency official" withholds the
+# official, not the agency.
+_SPOKESPEOPLE = frozenset(content_terms(
+    "official officials source sources spokesperson spokesman spokeswoman employee employees "
+    "staffer staffers member members worker workers executive executives"))
 
 
 def _unnamed(question: str, text: str) -> bool:
     """The question asks which one by name ("Which federal agency …") and the sentence
-    says that one is not named."""
-    wanted = set(content_terms(asked_noun(question)))
-    return bool(wanted) and any(wanted & set(content_terms(m.group(1)))
-                                for m in _UNNAMED.finditer(text))
+    says that one is not named: the noun asked for after "unnamed" ("an unnamed federal
+    agency that …"), not followed by who speaks for it ("an anonymous federal agency
+    official")."""
+    head = content_terms(asked_noun(question))[-1:]
+    if not head:
+        return False
+    for match in _UNNAMED.finditer(text):
+        words = [content_terms(w)[:1] for w in match.group(1).split()]
+        for i, word in enumerate(words):
+            if word == head:
+                after = words[i + 1] if i + 1 < len(words) else []
+                if not (after and after[0] in _SPOKESPEOPLE):
+                    return True
+                break
+    return False
 
 
 def _near_terms(best: Candidate, near: Sequence[Candidate]) -> set[str]:

@@ -23,6 +23,7 @@ def test_a_country_by_its_name_or_its_people(word, country):
     ("Schools in New England and Inner Mongolia.", set()),
     ("The Amazon (Portuguese: Floresta Amazônica; Dutch: Amazoneregenwoud).", set()),
     ("What is the Dutch word for the forest?", set()),
+    ("Russians and Latin America, North American firms.", {"russia"}),
 ])
 def test_the_countries_a_text_names(text, countries):
     assert nations_in(text) == countries
@@ -37,7 +38,15 @@ def test_the_countries_a_text_names(text, countries):
     ("Louis XIV gained the throne in 1643.", True),
     ("The CDP and the NSC met.", False),
     ("We, the Principals of Australia, India, Japan and the United States met.", False),
-    ("The Quad Senior Cyber Group met in Sydney in March.", False),
+    ("The Quad Senior Cyber Group met in the Indo-Pacific in March.", False),
+    ("The Prime Ministers of Australia, India and Japan met.", False),
+    # a surname alone is someone's
+    ("The bureau was announced by Blinken on Monday.", True),
+    ("According to Smith, the indicators leaked.", True),
+    ("The throne passed to Louis XIV.", True),
+    # a people is no one
+    ("Many of the Huguenots fled.", False),
+    ("He taught that the Bible is the only source, officials told CyberScoop.", False),
     ("The agency will be led by a Senate-confirmed Ambassador-at-Large.", False),
     ("CSIC and NSO Group were added to the Entity List.", False),
 ])

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from linear import assert_linear
 
-from attache.retrieval import conversation, extractive
+from attache.retrieval import conversation, extractive, names, scoring
 
 
 CASES: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
@@ -16,6 +16,10 @@ CASES: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
     "person": (extractive._PERSON.findall, lambda n: "Ab " * (n // 3)),
     "conversation-names": (conversation._NAME.findall, lambda n: "A." * (n // 2)),
     "conversation-words": (conversation._NAME.findall, lambda n: "Ab of " * (n // 6)),
+    "reference": (scoring.is_reference, lambda n: ")" + " " * n + "x"),
+    "unnamed": (scoring._UNNAMED.findall, lambda n: "unnamed " * (n // 8)),
+    "person-runs": (names.names_person, lambda n: "Ab " * (n // 3)),
+    "nations": (names.nations_in, lambda n: "South " * (n // 6)),
 }
 
 

@@ -344,6 +344,9 @@ def test_a_purpose_clause_is_not_a_negation():
     # a post to be filled has no holder yet: the post itself answers
     ("What new envoy did Blinken promise to appoint?",
      "Blinken will appoint a special envoy for critical and emerging technology.", True),
+    # a post already filled has a holder to name
+    ("Which president appointed the new envoy?",
+     "The president appointed a new envoy in March.", False),
 ])
 def test_a_person_asked_for_by_role_needs_a_name(question, text, offers):
     _, found = check_against(question, text)
@@ -375,8 +378,7 @@ def test_another_country_in_the_sentence_is_a_swap(question, swapped):
     ("Israel signed the Budapest Convention in 2019 (in Strasbourg).", False),
 ])
 def test_a_footnote_s_reference_is_never_an_answer(text, reference):
-    best, found = check_against("In what year did Israel sign the Budapest Convention?",
-                                text)
+    _, found = check_against("In what year did Israel sign the Budapest Convention?", text)
     assert found.title_only is reference and (found.hard_fail or not reference)
 
 
@@ -389,6 +391,12 @@ def test_a_footnote_s_reference_is_never_an_answer(text, reference):
     ("Which federal agency stopped sharing threat indicators?",
      "The Energy Department stopped sharing threat indicators, an unnamed source said.",
      False),
+    # the official is anonymous, not the agency; "Anonymous" is a group's name
+    ("Which federal agency stopped sharing threat indicators?",
+     "The Energy Department, a federal agency, stopped sharing them, an anonymous federal "
+     "agency official said.", False),
+    ("Which hacker group declared cyber war on Russia?",
+     "The Anonymous hacker group declared cyber war on Russia.", False),
 ])
 def test_a_sentence_withholding_the_name_asked_for_does_not_answer(question, text, unnamed):
     _, found = check_against(question, text)
