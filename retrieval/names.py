@@ -39,31 +39,26 @@ united_states/us/usa/america:american venezuela:venezuelan vietnam:vietnamese
 """
 
 
+def _entries() -> list[tuple[list[str], list[str]]]:
+    """Each country's names and adjectives, lower case ("_" joins words)."""
+    pairs = (entry.split(":") for entry in _COUNTRIES.split())
+    return [(names.split("/"), words.split("/")) for names, words in pairs]
+
+
 @lru_cache(maxsize=1)
 def _nations() -> dict[str, str]:
     """Every country name and adjective, lower case, mapped to the country's first name."""
-    found: dict[str, str] = {}
-    for entry in _COUNTRIES.split():
-        names, adjectives = entry.split(":")
-        country = names.split("/")[0]
-        for word in names.split("/") + adjectives.split("/"):
-            found[word.replace("_", " ")] = country
-    return found
+    return {word.replace("_", " "): names[0]
+            for names, words in _entries() for word in names + words}
 
 
 @lru_cache(maxsize=1)
 def adjectives() -> dict[str, str]:
     """Each one-word adjective of a one-word country, mapped to the country's first name
     ("norwegian": "norway")."""
-    folded = {}
-    for entry in _COUNTRIES.split():
-        names, words = entry.split(":")
-        country = names.split("/")[0]
-        if "_" in country:
-            continue
-        folded.update({w: country for w in words.split("/")
-                       if "_" not in w and w != country and w not in _COMMON_WORDS})
-    return folded
+    return {word: names[0] for names, words in _entries() if "_" not in names[0]
+            for word in words
+            if "_" not in word and word != names[0] and word not in _COMMON_WORDS}
 
 
 # Adjectives that are also everyday words ("polish the report"): no country's term.
