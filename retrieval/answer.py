@@ -26,6 +26,7 @@ from attache.retrieval.extractive import (
 
 from attache.retrieval.question import (
     DETERMINERS,
+    asked_noun,
     constraints,
     is_month,
     is_ordinal,
@@ -601,6 +602,8 @@ def missing_line(
     names = [c for c in verdict.missing if c.kind == "name"]
     if verdict.replaced and len(names) == 1:
         return f"The closest passage names {verdict.replaced}, not {names[0].text}."
+    if verdict.unnamed and (noun := asked_noun(prof.text)):
+        return f"The closest passage does not name the {noun.lower()}."
     subject = _subject(prof, best, ranked)
     # the kind of answer asked for missing refuses; a name missing only lowers confidence
     type_first = (verdict.type_missing and verdict.asked in STRICT_TYPES

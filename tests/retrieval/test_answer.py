@@ -172,6 +172,10 @@ def test_punctuation_ends_a_name():
     ("Who was the first person Australia sanctioned under the cyber law?",
      "Australia passed the cyber law in 2021.",
      "No passage about Australia mentions a first person."),
+    # the sentence withholds the name asked for
+    ("Which federal agency stopped sharing threat indicators with the cyber bureau?",
+     "An unnamed federal agency stopped sharing threat indicators with the cyber bureau.",
+     "The closest passage does not name the agency."),
     # "how much does it cost" asks how much, not how much "does"
     ("How much does it cost to visit the cyber bureau?",
      "Visitors to the cyber bureau sign in at the front desk.",
