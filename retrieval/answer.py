@@ -19,11 +19,10 @@ from attache.retrieval.extractive import (
     QuestionProfile,
     candidates,
     content_terms,
-    has_new_name,
     profile,
     score,
 )
-
+from attache.retrieval.names import names_person
 from attache.retrieval.question import (
     DETERMINERS,
     asked_noun,
@@ -261,7 +260,7 @@ def _antecedent(prof: QuestionProfile, best: Candidate, ranked: list[Candidate])
     if not before:
         return None
     previous = max(before, key=lambda c: c.end)
-    return previous if has_new_name(previous.text, prof.text) else None
+    return previous if names_person(previous.text, prof.text) else None
 
 
 def _addresses(prof: QuestionProfile, other: Candidate, best: Candidate, verdict: Check,

@@ -124,11 +124,6 @@ def _verb_stem(stem: str) -> str:
     return stem[:-3] if len(stem) > 7 and stem.endswith("ation") else stem
 
 
-_PERSON = re.compile(
-    r"\b(?:[A-Z][a-z]+\.?\s+)?[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z'’-]+\b"
-)
-
-
 def asked_names(question: str) -> list[str]:
     """Names the question mentions (capitalised words past its first word)."""
     words = _WORD.findall(question)
@@ -143,16 +138,6 @@ def names_missing(question: str, text: str) -> float:
     present = {w.lower() for w in _WORD.findall(text)}
     missing = [n for n in names if n.lower() not in present]
     return len(missing) / len(names)
-
-
-def has_new_name(sentence: str, question: str) -> bool:
-    """Whether the sentence names someone (two capitalised words) the question does not."""
-    asked = {w.lower() for w in _WORD.findall(question)}
-    for match in _PERSON.finditer(sentence):
-        words = match.group(0).replace(".", " ").split()
-        if any(w.lower() not in asked for w in words):
-            return True
-    return False
 
 
 _SPEAKER = re.compile(

@@ -79,6 +79,24 @@ def test_a_sentence_without_the_date_asked_for_does_not_join_one_that_gives_it()
     assert "2007" in selection.best.text and len(selection.sentences) == 2
 
 
+def test_a_who_answered_by_he_brings_the_sentence_naming_him():
+    text = ("The bureau opened in April under Nathaniel Fick, a former Marine. "
+            "He warned the ministers in Sydney that ransomware crews were growing bolder.")
+    selection = chosen("Who warned the ministers in Sydney about ransomware crews?", text)
+    assert "He warned" in selection.best.text
+    assert [s.text for s in selection.sentences] == [
+        "The bureau opened in April under Nathaniel Fick, a former Marine.",
+        selection.best.text]
+    # a surname alone names him
+    selection = chosen("Who warned the ministers in Sydney about ransomware crews?",
+                       text.replace("under Nathaniel Fick, a former Marine", "under Fick"))
+    assert selection.sentences[0].text == "The bureau opened in April under Fick."
+    # a sentence naming no one is no antecedent
+    selection = chosen("Who warned the ministers in Sydney about ransomware crews?",
+                       text.replace("under Nathaniel Fick, a former Marine", "in a new office"))
+    assert selection.sentences[0] is selection.best
+
+
 def test_a_capital_named_as_a_place_is_not_its_state():
     tokyo = next(c for c in constraints("Who spoke for India at the meeting in Tokyo?")
                  if c.text == "Tokyo")

@@ -13,7 +13,6 @@ from attache.retrieval import conversation, extractive, names, scoring
 CASES: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
     "name-initials": (extractive._NAME.findall, lambda n: "A." * (n // 2)),
     "name-long-word": (extractive._NAME.findall, lambda n: "A" + "a" * n + "."),
-    "person": (extractive._PERSON.findall, lambda n: "Ab " * (n // 3)),
     "conversation-names": (conversation._NAME.findall, lambda n: "A." * (n // 2)),
     "conversation-words": (conversation._NAME.findall, lambda n: "Ab of " * (n // 6)),
     "reference": (scoring.is_reference, lambda n: ")" + " " * n + "x"),
