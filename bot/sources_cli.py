@@ -5,6 +5,7 @@ plain text, never as rich markup."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -168,7 +169,22 @@ def cmd_index_watch(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    stop = threading.Event()  # SIGTERM (a service manager) stops as cleanly as Ctrl-C
+    # Ctrl-C and SIGTERM (a service manager) stop between rebuilds, never inside one; a
+    # second Ctrl-C interrupts the rebuild under way (the index keeps its last version).
+    stop = threading.Event()
+
+    def stopping(*_: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        # straight to the descriptor: the handler may run inside a buffered write
+        line = f"{datetime.now():%H:%M:%S} stopping (Ctrl-C again to interrupt a rebuild)\n"
+        try:
+            os.write(sys.stdout.fileno(), line.encode())
+        except (OSError, ValueError, AttributeError):
+            pass  # no descriptor to write to: stop all the same
+
+    signal.signal(signal.SIGINT, stopping)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     archive = service.archive() if every else None
     Watcher(

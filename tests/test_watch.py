@@ -93,6 +93,9 @@ def test_watch_indexes_dropped_files_and_feed_items_then_stops_on_ctrl_c(
         process.send_signal(signal.SIGINT)
         try:
             status = process.wait(60)
+        except subprocess.TimeoutExpired:
+            saw("")
+            raise AssertionError(f"the watcher did not stop on Ctrl-C; it printed {seen}") from None
         finally:
             if process.poll() is None:
                 process.kill()
@@ -102,6 +105,7 @@ def test_watch_indexes_dropped_files_and_feed_items_then_stops_on_ctrl_c(
     stderr = process.stderr.read() if process.stderr else ""
     assert status == 0, stderr
     assert "Traceback" not in stderr
+    assert seen[-2].endswith("stopping (Ctrl-C again to interrupt a rebuild)")
     assert seen[-1].endswith("stopped watching")
     rebuilds = [line for line in seen if " rebuilt in " in line]
     assert 2 <= len(rebuilds) <= 4, seen  # the start, the dropped file, the feed item
@@ -125,3 +129,47 @@ def test_what_the_watcher_looks_at(tmp_path: Path) -> None:
                                 "4 documents, 20 chunks, 5 embedded; version 7")
     report.switched = False
     assert describe(report) == "index up to date: 4 documents, 20 chunks, 1 skipped"
+
+
+def test_a_stop_during_a_rebuild_lets_it_finish_then_ends_the_watch(tmp_path: Path) -> None:
+    """Ctrl-C sets the stop event (as SIGTERM does): a rebuild under way is never cut
+    short, and no further one starts."""
+    from attache.index.sources.watch import Watcher
+    from attache.models import RebuildReport
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    said: list[str] = []
+    finished: list[int] = []
+    stop = threading.Event()
+
+    def rebuild() -> RebuildReport:
+        if len(finished) == 1:
+            stop.set()  # as the Ctrl-C handler does, in the middle of the second rebuild
+            time.sleep(0.5)
+        finished.append(1)
+        return RebuildReport(documents=len(finished))
+
+    watcher = Watcher(docs, rebuild, said.append, settle=0.1, stop=stop)
+    runner = threading.Thread(target=watcher.run)
+    runner.start()
+    wait_for(lambda: any(line.startswith("watching") for line in said), "the watcher to start")
+
+    def dropped() -> bool:  # again until seen: the watch may not have begun at "watching"
+        (docs / "a.txt").write_text(f"A new document, {time.monotonic()}.\n", encoding="utf-8")
+        return not runner.is_alive()
+
+    wait_for(dropped, "the watcher to stop after the rebuild")
+    runner.join(DEADLINE)
+    assert not runner.is_alive()
+    assert len(finished) == 2 and watcher.rebuilds == 2
+    assert said[-1] == "stopped watching"
+
+    # stopped during the catch-up rebuild: it finishes, and watching never starts
+    said.clear()
+    finished.clear()
+    stop.clear()
+    finished.append(1)  # the next rebuild is the "second": it sets stop
+    Watcher(docs, rebuild, said.append, settle=0.1, stop=stop).run()
+    assert len(finished) == 2
+    assert said == ["index up to date: 2 documents, 0 chunks", "stopped watching"]

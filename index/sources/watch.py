@@ -120,29 +120,16 @@ class Watcher:
 
     def run(self) -> None:
         """Watch until `stop` is set or Ctrl-C; returns normally either way."""
-        import watchfiles
-
         feeds: threading.Thread | None = None
         try:
             pending = not self.rebuild()  # catch up with what changed while not watching
-            if self._sync is not None and self.every:
-                feeds = threading.Thread(target=self._feeds, name="attache-feeds", daemon=True)
-                feeds.start()
-            self.say(f"watching {self.docs_dir} (Ctrl-C to stop)")
-            retry_at = time.monotonic() + RETRY_SECONDS
-            for changes in watchfiles.watch(
-                self.docs_dir,
-                watch_filter=lambda _change, path: relevant(self.docs_dir, path),
-                step=max(int(self.settle * 1000), 50),
-                debounce=int(max(MAX_WAIT, self.settle) * 1000),
-                stop_event=self.stop,
-                yield_on_timeout=True,
-                rust_timeout=int(RETRY_SECONDS * 1000),
-                raise_interrupt=True,
-            ):
-                if changes or (pending and time.monotonic() >= retry_at):
-                    pending = not self.rebuild()
-                    retry_at = time.monotonic() + RETRY_SECONDS
+            if not self.stop.is_set():
+                if self._sync is not None and self.every:
+                    feeds = threading.Thread(target=self._feeds, name="attache-feeds",
+                                             daemon=True)
+                    feeds.start()
+                self.say(f"watching {self.docs_dir} (Ctrl-C to stop)")
+                self._watch(pending)
         except KeyboardInterrupt:
             pass
         finally:
@@ -150,3 +137,23 @@ class Watcher:
             if feeds is not None:
                 feeds.join(timeout=30)
         self.say("stopped watching")
+
+    def _watch(self, pending: bool) -> None:
+        """Rebuild after each settled burst of changes (and retry a failed rebuild) until
+        `stop` is set; watchfiles looks at `stop` every `settle` seconds."""
+        import watchfiles
+
+        retry_at = time.monotonic() + RETRY_SECONDS
+        for changes in watchfiles.watch(
+            self.docs_dir,
+            watch_filter=lambda _change, path: relevant(self.docs_dir, path),
+            step=max(int(self.settle * 1000), 50),
+            debounce=int(max(MAX_WAIT, self.settle) * 1000),
+            stop_event=self.stop,
+            yield_on_timeout=True,
+            rust_timeout=int(RETRY_SECONDS * 1000),
+            raise_interrupt=True,
+        ):
+            if changes or (pending and time.monotonic() >= retry_at):
+                pending = not self.rebuild()
+                retry_at = time.monotonic() + RETRY_SECONDS
