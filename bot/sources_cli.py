@@ -161,9 +161,11 @@ def cmd_index_watch(args: argparse.Namespace) -> int:
     if not docs.is_dir():
         raise DocumentsFolderError(f"documents folder not found: {docs}")
 
+    def stamped(line: str) -> str:
+        return f"{datetime.now():%H:%M:%S} {line}\n"
+
     def say(line: str) -> None:
-        stamp = datetime.now().strftime("%H:%M:%S")
-        sys.stdout.write(f"{stamp} {line}\n")
+        sys.stdout.write(stamped(line))
         sys.stdout.flush()
 
     import signal
@@ -178,7 +180,7 @@ def cmd_index_watch(args: argparse.Namespace) -> int:
             raise KeyboardInterrupt
         stop.set()
         # straight to the descriptor: the handler may run inside a buffered write
-        line = f"{datetime.now():%H:%M:%S} stopping (Ctrl-C again to interrupt a rebuild)\n"
+        line = stamped("stopping (Ctrl-C again to interrupt a rebuild)")
         try:
             os.write(sys.stdout.fileno(), line.encode())
         except (OSError, ValueError, AttributeError):
