@@ -161,17 +161,27 @@ class Selection:
     evidence: float
     ranked: list[Candidate]  # every sentence of the passages, best first
     confidence: float = 0.0  # the estimated probability that the answer is right
+    threshold: float = 0.0  # the operating point: the least confidence that answers
     answered: bool = False
     missing: str | None = None  # for a refusal: what no document supports, when known
     features: dict[str, float] = field(default_factory=dict)
     check: Check | None = None
-    # the calibrated confidence that another of the ranked sentences answers the question
+    # the hard checks of another of the ranked sentences, and the calibrated confidence
+    # that it answers the question
+    check_of: Callable[[Candidate], Check] | None = field(default=None, repr=False,
+                                                          compare=False)
     rate: Callable[[Candidate], float] | None = field(default=None, repr=False, compare=False)
 
     def confidence_of(self, candidate: Candidate) -> float:
         if candidate is self.best:
             return self.confidence
         return self.rate(candidate) if self.rate is not None else 0.0
+
+    def fails(self, candidate: Candidate) -> bool:
+        """A hard check refuses the candidate as the answer (see `scoring.Check`)."""
+        if candidate is self.best:
+            return bool(self.check and self.check.hard_fail)
+        return self.check_of is not None and self.check_of(candidate).hard_fail
 
 
 def support(best: Candidate, prof: QuestionProfile) -> float:
@@ -382,17 +392,21 @@ def select(
     answered = (confidence >= threshold and not verdict.hard_fail
                 and support(best, prof) >= MIN_SUPPORT)
 
+    def check_of(other: Candidate) -> Check:
+        return checks.get(id(other)) or check(prof, other, ranked, idf)
+
     def rate(other: Candidate) -> float:
-        own = checks.get(id(other)) or check(prof, other, ranked, idf)
-        return calibration.confidence(features(prof, other, ranked, own))
+        return calibration.confidence(features(prof, other, ranked, check_of(other)))
 
     return Selection(
         kept, chosen, best, evidence(best, prof), ranked,
         confidence=confidence,
+        threshold=threshold,
         answered=answered,
         missing=None if answered else missing_line(prof, verdict, best, ranked, idf),
         features=values,
         check=verdict,
+        check_of=check_of,
         rate=rate,
     )
 
@@ -722,14 +736,15 @@ _FURNITURE = re.compile(r"^(url|source|by|posted|published|updated|photo|image)\
 
 
 def pick_side(label: str, query: str, selection: Selection, taken: list[Candidate],
-              specific: bool = False) -> Side:
+              specific: bool = False, asked: bool = False) -> Side:
     """The sentence that best speaks for one side: among the side's own best sentences,
     those from a document about the side (by its title and date first, else its passage),
     not already cited for the other side (another document preferred); of those scoring
     nearly as well as the best, the earliest in its document (an article's lead says what
     it is about), or, for a `specific` comparison ("differ in what they do with the
-    order"), of those scoring within a whisker of the best. None when no document
-    supports the side."""
+    order"), of those scoring within a whisker of the best. When the side is `asked` a
+    question of its own ("Who did Pompeo appoint?"), the likeliest answer among those that
+    reach the operating point. None when no document supports the side."""
     if not side_constraints(query):
         best = selection.best if selection.answered else None
         return Side(label, best, selection.confidence, selection.passages)
@@ -738,13 +753,19 @@ def pick_side(label: str, query: str, selection: Selection, taken: list[Candidat
         retrieved.setdefault(kept.source, []).append(kept.text)
     fitting = [(c, _about(query, c, " ".join(retrieved.get(c.passage.source, []))))
                for c in selection.ranked[:SIDE_CANDIDATES]
-               if c.own > 0 and not _furniture(c) and not any(t.text == c.text for t in taken)]
+               if c.own > 0 and not _furniture(c) and not any(t.text == c.text for t in taken)
+               and not selection.fails(c)]
     fitting = [(c, a) for c, a in fitting if a > 0]
     used = {t.passage.source for t in taken}
     if fitting:
         surest = max(a for _, a in fitting)
         fitting = [(c, a) for c, a in fitting if a == surest]
     fresh = [c for c, _ in fitting if c.passage.source not in used] or [c for c, _ in fitting]
+    if asked:
+        chosen = next((c for c in fresh
+                       if selection.confidence_of(c) >= selection.threshold), None)
+        return Side(label, chosen, selection.confidence_of(chosen) if chosen else 0.0,
+                    selection.passages)
     top = max((c.score for c in fresh), default=0.0)
     ratio = SIDE_TOPIC_RATIO if specific else SIDE_LEAD_RATIO
     leads = sorted((c for c in fresh if c.score >= ratio * top), key=lambda c: c.start)
@@ -758,7 +779,8 @@ def compose_comparison(sides: list[Side]) -> tuple[bool, str, list[Citation], st
     """One cited sentence per side, labelled; a side no document supports is said so."""
     supported = [s for s in sides if s.sentence is not None]
     if not supported:
-        return False, NO_ANSWER, [], None
+        either = " or ".join(s.label for s in sides)
+        return False, NO_ANSWER, [], f"None of the documents answers this for {either}."
     citations: list[Citation] = []
     parts: list[str] = []
     missing = [s.label for s in sides if s.sentence is None]

@@ -340,6 +340,15 @@ _COMPARISONS = (
                + r"\s+each\s+(?P<rest>[^?]+)", re.I),
     re.compile(r"^\s*compare\s+" + _SIDE + r"(?P<rest>[^?]*)", re.I),
 )
+# "Who did X and Y each appoint?", "In what year did X and Y each open an office?": each
+# side is asked the question itself ("Who did X appoint?"), so what it asks for is checked.
+_TYPED_EACH = re.compile(
+    r"^\s*(?P<ask>(?:(?:in|on|by|at|from|since|until)\s+)?(?:who|whom|when|where|"
+    r"(?:what|which)\s+(?:years?|dates?|days?|months?|city|cities|country|countries|place|"
+    r"places)|how\s+(?:much|many|long)(?:\s+[\w'’-]+){0,2}?))"
+    r"\s+(?P<aux>did|do|does|will|would|has|have|had)\s+"
+    r"(?:the\s+(?=\S+\s+and\s+(?!the\s)))?" + _SIDE
+    + r"\s+each\s+(?!(?:year|month|week|day|time|other|one|of)\b)(?P<rest>[^?]+)", re.I)
 
 
 @dataclass(frozen=True)
@@ -347,33 +356,42 @@ class Comparison:
     sides: tuple[str, str]  # what to search for each side ("Pompeo plans")
     topic: str  # the rest of the question, shared by both sides
     labels: tuple[str, str] = ("", "")  # the sides as the question names them ("Pompeo")
+    # the question each side is asked, "{}" standing for the side ("Who did {} appoint?");
+    # empty: the side and the topic
+    asked: str = ""
 
     def question_for(self, side: str) -> str:
+        if self.asked:
+            return self.asked.replace("{}", side)
         return f"{side} {self.topic}".strip()
 
 
 def comparison(question: str) -> Comparison | None:
     """The two sides of "How do X and Y differ?", "What did X and Y each announce?",
-    "How did … change between X and Y?"; None for any other question."""
+    "Who did X and Y each appoint?", "How did … change between X and Y?"; None for any
+    other question."""
     text = question.strip().rstrip("?").strip()
-    for pattern in _COMPARISONS:
+    for pattern in (_TYPED_EACH, *_COMPARISONS):
         match = pattern.search(text)
         if not match:
             continue
-        a, b = match.group("a").strip(" ,"), match.group("b").strip(" ,")
         groups = match.groupdict()
         topic = " ".join(
             part.strip() for part in (groups.get("mid") or "", groups.get("rest") or "")
             if part and part.strip()
         )
-        if all(w.lower() in STOPWORDS for w in _WORD.findall(topic)):
-            topic = ""
-        a, b, shared = _share_head(a, b)
+        a, b, shared = _share_head(match.group("a").strip(" ,"), match.group("b").strip(" ,"))
         # the sides as the question names them, without the noun they share
         labels = (a.removesuffix(f" {shared}"), b.removesuffix(f" {shared}")) if shared \
             else (a, b)
         if not a or not b or a.lower() == b.lower():
             continue
+        if pattern is _TYPED_EACH:
+            ask = groups["ask"]
+            asked = f"{ask[0].upper()}{ask[1:]} {groups['aux']} {{}} {topic}?"
+            return Comparison((a, b), topic, labels, asked)
+        if all(w.lower() in STOPWORDS for w in _WORD.findall(topic)):
+            topic = ""
         return Comparison((a, b), topic, labels)
     return _between_dates(text)
 

@@ -288,7 +288,8 @@ class Attache:
             taken = [s.sentence for s in sides if s.sentence is not None]
             # "differ in what they do with Executive Order 13694": a topic of its own
             specific = len(content_terms(compared.topic)) >= SPECIFIC_TOPIC_TERMS
-            sides.append(pick_side(label, query, selection, taken, specific=specific))
+            sides.append(pick_side(label, query, selection, taken, specific=specific,
+                                   asked=bool(compared.asked)))
         answered, text, citations, missing = compose_comparison(sides)
         confidences = [s.confidence for s in sides if s.sentence is not None]
         return Answer(

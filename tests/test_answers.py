@@ -441,6 +441,21 @@ def test_a_comparison_refuses_only_the_side_without_support(service):
     assert answer.missing == "None of the documents answers this for Google."
 
 
+def test_a_typed_two_sided_question_refuses_the_side_that_lacks_what_it_asks_for(service):
+    # each side is asked for a year: Pompeo's article gives one, nothing gives Blinken's
+    answer = service.ask("In what year did Pompeo and Blinken each take office?")
+    assert answer.answered and [c.source for c in answer.citations] == [POMPEO]
+    assert "2018" in answer.citations[0].quote
+    assert "Blinken: the documents don't say." in answer.answer
+    assert answer.missing == "None of the documents answers this for Blinken."
+
+
+def test_a_two_sided_question_neither_side_answers_names_both(service):
+    answer = service.ask("In what year did Pompeo and Blinken each announce their bureau?")
+    assert not answer.answered and answer.answer == NO_ANSWER and not answer.citations
+    assert answer.missing == "None of the documents answers this for Pompeo or Blinken."
+
+
 def test_no_answer_cites_the_same_text_twice(service):
     for item in _questions("seeds-answerable.jsonl") + _questions("seeds-reworded.jsonl"):
         answer = service.ask(item["question"])

@@ -113,8 +113,28 @@ def test_the_shared_noun_and_owner_go_to_both_sides():
     assert found.sides == ("Pompeo", "Blinken") and found.topic == "technologies single out"
 
 
+@pytest.mark.parametrize("question, asked", [
+    ("Who did Pompeo and Blinken each appoint to lead the bureau?",
+     ("Who did Pompeo appoint to lead the bureau?", "Who did Blinken appoint to lead the bureau?")),
+    ("In what year did Pompeo and Blinken each take office?",
+     ("In what year did Pompeo take office?", "In what year did Blinken take office?")),
+    ("How much money did the EU and the US each pledge?",
+     ("How much money did the EU pledge?", "How much money did the US pledge?")),
+    # the article shared by both sides goes
+    ("When did the Pompeo and Blinken offices each open?",
+     ("When did Pompeo offices open?", "When did Blinken offices open?")),
+])
+def test_a_typed_two_sided_question_asks_each_side_the_question_itself(question, asked):
+    # so that what the question asks for (a person, a year, a sum) is checked on each side
+    found = comparison(question)
+    assert tuple(found.question_for(side) for side in found.sides) == asked
+
+
 @pytest.mark.parametrize("question", [
     "Who approved the creation of CSET?",
+    # "each year" says how often, not that each side is asked
+    "How much Saharan dust is blown and falls upon the Caribbean Sea each year?",
+    "How much rain did Paris and London each year receive?",
     "What did Ned Price say about the new era?",
     "Which organizations and agencies were affected?",
     "What languages are spoken in Normandy and in the Channel Islands?",
