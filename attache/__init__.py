@@ -7,6 +7,9 @@ The installed package holds `attache.index` (the write path), `attache.retrieval
 from __future__ import annotations
 
 
+from typing import Any
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -16,4 +19,9 @@ def _version() -> str:
         return "0+unknown"
 
 
-__version__ = _version()
+def __getattr__(name: str) -> Any:
+    """`attache.__version__`, read from the package's metadata when first asked for, not on
+    every import."""
+    if name == "__version__":
+        return _version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

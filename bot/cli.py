@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from attache import __version__
 from attache.errors import (
     EXIT_FAULT,
     EXIT_INTERRUPTED,
@@ -288,7 +287,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if scores and scores.failures:
             console.print("failed:")
             for failure in scores.failures:
-                console.print(f"  {failure}", markup=False)
+                console.print(f"  {escape_terminal(failure)}", markup=False)
     return 0
 
 
@@ -311,7 +310,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     service = _service(args)
     if args.purge:
         removed = service.purge_log()
-        where = escape(str(service.settings.data_dir))
+        where = escape_terminal(str(service.settings.data_dir))
         print(f"Deleted the question log of {where} ({len(removed)} files)." if removed
               else f"There is no question log in {where}.")
         return 0
@@ -450,13 +449,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Version(argparse.Action):
+    """--version: the package's metadata is read only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        import attache
+
+        print(f"attache {attache.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="attache",
         description="Attaché: short, sourced answers from a folder of articles.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    parser.add_argument("--version", action="version", version=f"attache {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show the program's version number and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     index = commands.add_parser("index", help="build or inspect the index")

@@ -106,11 +106,13 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
+    from attache.bot.cli import escape_terminal
+
     table = Table(title="Followed feeds")
     for column in ("url", "title", "seen", "last sync", "last error"):
         table.add_column(column, overflow="fold")
-    for feed in feeds:
-        table.add_row(*(Text("" if v is None else str(v)) for v in (
+    for feed in feeds:  # a feed's address, title and error come from the network
+        table.add_row(*(Text("" if v is None else escape_terminal(str(v))) for v in (
             feed["url"], feed["title"], feed["seen"], feed["last_sync"] or "never",
             feed["last_error"])))
     console.print(table)

@@ -30,7 +30,6 @@ from attache.index.store import ChromaStore, Pointer, Record, write_json_atomic
 MANIFEST_FILE = "manifest.json"
 LEXICAL_DIR = "lexical"
 VERSIONS_DIR = "versions"
-DOC_FIELDS = (cm.TITLE, cm.KIND, cm.OUTLET, cm.AUTHOR, cm.DATE, cm.URL)
 
 
 @dataclass

@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     fetch_host_interval: float = Field(default=1.0, ge=0)
 
     @field_validator("chroma_url", "embed_url", "llm_url", "llm_api_key", "embed_api_key",
-                     mode="before")
+                     "discord_admin_role", "discord_token", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -99,13 +99,6 @@ class Settings(BaseSettings):
     def _id_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
-        return value
-
-    @field_validator("discord_admin_role", "discord_token", mode="before")
-    @classmethod
-    def _blank_text_is_none(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            return None
         return value
 
     @field_validator("chunk_overlap")

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from attache.retrieval.questionlog import percentile
+
 DEFAULT_DOCS = Path("../shared/eval/squad-public/docs")
 GROWTH_SIZES = (10_000, 100_000)
 COPIES = 16
@@ -42,11 +44,6 @@ GROWTH_QUERIES = 200
 COLD_RUNS = 3
 
 Progress = Callable[[str], None]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _ms(seconds: float) -> float:
@@ -185,8 +182,8 @@ def bench_queries(data_dir: Path, questions: list[str], work: Path) -> dict[str,
     return {
         "queries": len(latencies),
         "query_ms_mean": _ms(statistics.fmean(latencies)),
-        "query_ms_p50": _ms(_percentile(latencies, 0.5)),
-        "query_ms_p95": _ms(_percentile(latencies, 0.95)),
+        "query_ms_p50": _ms(percentile(latencies, 0.5) or 0.0),
+        "query_ms_p95": _ms(percentile(latencies, 0.95) or 0.0),
         "load_seconds": round(data["load_seconds"], 2),
         "peak_mb": peak,
     }

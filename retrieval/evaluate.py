@@ -85,12 +85,11 @@ class Scores:
         def share(n: int, d: int) -> float | None:
             return round(n / d, 4) if d else None
 
-        latencies = sorted(self.latencies)
+        from attache.retrieval.questionlog import percentile as nearest_rank
 
         def percentile(q: float) -> float | None:
-            if not latencies:
-                return None
-            return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1)
+            found = nearest_rank(self.latencies, q)
+            return None if found is None else round(found * 1000, 1)
 
         data: dict[str, Any] = {
             "questions": self.total,
@@ -99,7 +98,8 @@ class Scores:
             "median_answer_chars": statistics.median(self.lengths) if self.lengths else None,
             "latency_ms_p50": percentile(0.50),
             "latency_ms_p95": percentile(0.95),
-            "latency_ms_mean": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
+            "latency_ms_mean": (round(statistics.fmean(self.latencies) * 1000, 1)
+                                if self.latencies else None),
         }
         if self.gold:
             data.update(

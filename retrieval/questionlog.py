@@ -381,12 +381,17 @@ def _read_one(path: Path, since: datetime | None) -> list[LoggedQuestion]:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The nearest-rank percentile (`q` in 0..1) of `values`, or None without any."""
+    """The nearest-rank percentile (`q` in 0..1) of `values`, or None without any: the
+    one definition `attache stats`, `attache eval` and `attache bench` report."""
     if not values:
         return None
     ordered = sorted(values)
     rank = max(1, -(-int(q * 1000) * len(ordered) // 1000))  # ceil(q * n), exact for q in ‰
-    return round(ordered[min(len(ordered), rank) - 1], 1)
+    return ordered[min(len(ordered), rank) - 1]
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def figures(rows: Sequence[LoggedQuestion], top: int = 5) -> dict[str, Any]:
@@ -402,8 +407,8 @@ def figures(rows: Sequence[LoggedQuestion], top: int = 5) -> dict[str, Any]:
         "votes_down": sum(r.votes_down for r in rows),
         "top_sources": [{"source": s, "count": n} for s, n in
                         sorted(cited.items(), key=lambda kv: (-kv[1], kv[0]))[:top]],
-        "latency_ms_p50": percentile(latencies, 0.50),
-        "latency_ms_p95": percentile(latencies, 0.95),
+        "latency_ms_p50": _ms(percentile(latencies, 0.50)),
+        "latency_ms_p95": _ms(percentile(latencies, 0.95)),
     }
 
 

@@ -500,6 +500,15 @@ def test_channel_allow_list_refuses_elsewhere_and_counts_threads_as_their_parent
     service.status.assert_not_called()
 
 
+def test_the_channel_refusal_stays_short_however_many_channels_are_allowed() -> None:
+    service = fake_service()
+    bot = make_bot(service, discord_channel_ids=list(range(CHANNEL_ID, CHANNEL_ID + 300)))
+    outside = make_interaction(channel=make_text_channel(OTHER_CHANNEL_ID))
+    run(lambda: slash(bot, outside, "ask", question="question outside"))
+    text = outside.response.send_message.call_args.args[0]
+    assert text.endswith(" and 290 more.") and text.count("<#") == 10 and len(text) < 400
+
+
 def test_mentions_outside_allowed_channels_are_ignored() -> None:
     service = fake_service()
     bot = make_bot(service, discord_channel_ids=[CHANNEL_ID])

@@ -160,7 +160,8 @@ def test_report_text_escapes_what_the_web_says() -> None:
     )
     text = report_text(report, "address")
     assert "](<https://e.example/a%29%3Cb%3E>)" in text
-    assert "\\*\\*Bold\\*\\* \\[link\\](https://evil.example)" in text
+    # Markdown inert, and a web address shown but never linked
+    assert "\\*\\*Bold\\*\\* \\[link\\](`https://evil.example`)" in text
     assert "@everyone" not in text.replace("@\u200beveryone", "")
     assert "<@123>" not in text and "@here" not in text.replace("@\u200bhere", "")
 
@@ -179,3 +180,17 @@ def test_citation_titles_link_to_the_article_in_discord() -> None:
     assert passage.url == "https://ledger.example/news/kenya"
     plain = Citation(n=1, source="a.txt", title="T", quote="q", start=0, end=1)
     assert "](" not in fmt.source_pages([plain])[0][0].fields[0].value
+
+
+def test_a_document_s_outlet_and_title_never_become_links() -> None:
+    from attache.bot.discord import format as fmt
+
+    cited = Citation(n=1, source="a.md", title="Join discord.gg/raid now", quote="q", start=0,
+                     end=1, url="https://ledger.example/a", outlet="https://evil.example *x*",
+                     date="2026-11-18")
+    line = fmt.origin_line(cited)
+    assert line == ("[Join `discord.gg/raid` now](<https://ledger.example/a>) · "
+                    "`https://evil.example` \\*x\\*, 2026-11-18")
+    unlinked = Citation(n=1, source="a.md", title="T", quote="q", start=0, end=1,
+                        outlet="see https://evil.example")
+    assert fmt.origin_line(unlinked) == "see `https://evil.example`"

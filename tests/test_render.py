@@ -5,6 +5,7 @@ And a data folder that cannot be written ends a rebuild in one `error:` line."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -94,6 +95,28 @@ def test_index_status_ask_and_chat_survive_markup(
     assert_clean(chat)
     assert "> [/b]" in chat.stdout and "budget [/red] of the cyber desk? [bold]" in chat.stdout
     assert "four million dollars" in chat.stdout
+
+
+def test_eval_failures_show_escape_sequences_and_not_obey_them(
+    run_cli: Callable[..., subprocess.CompletedProcess[str]], markup_index: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    # an evaluation file can be made of readers' questions (`feedback export`)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"question": "Who runs the \x1b[2J moon desk?",
+                                     "expect_refusal": False, "expect_any": ["nobody"]}) + "\n")
+    result = run_cli("eval", str(questions), env=markup_index)
+    assert_clean(result)
+    assert "\\x1b[2J moon desk" in result.stdout
+
+
+def test_the_data_folder_is_printed_as_it_is(
+    run_cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path,
+) -> None:
+    folder = tmp_path / "[prod]"
+    result = run_cli("gaps", "--purge", env={"ATTACHE_DATA_DIR": str(folder)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"There is no question log in {folder}."
 
 
 # --------------------------------------------------------------------------- data folder

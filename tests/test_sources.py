@@ -459,3 +459,15 @@ def test_cli_add_ask_and_feeds_as_a_user_would(newsroom: Newsroom, run_cli, seed
     missing = run_cli("feeds", "remove", newsroom.url("/feed.xml"), env=env)
     assert missing.returncode == 2 and "not following" in missing.stderr
     assert newsroom.hits[KENYA.path] == 1
+
+
+def test_feeds_list_shows_what_a_feed_says_without_obeying_it(run_cli, tmp_path: Path) -> None:
+    from attache.index.sources.feeds import FeedState
+
+    data = tmp_path / "data"
+    state = FeedState(data)
+    state.add("https://feeds.example/rss", "News \x1b[2J\x1b]8;;https://evil.example\x07 [bold]x")
+    result = run_cli("feeds", "list", env={"ATTACHE_DATA_DIR": str(data), "COLUMNS": "400"})
+    assert result.returncode == 0, result.stderr
+    assert "\x1b[2J" not in result.stdout and "\x1b]8" not in result.stdout
+    assert "News \\x1b[2J\\x1b]8;;https://evil.example\\x07 [bold]x" in result.stdout

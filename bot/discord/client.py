@@ -26,7 +26,7 @@ from attache.bot.discord import format as fmt
 from attache.bot.discord.gate import Gate
 from attache.bot.discord.feedback import VOTE_BUTTONS, VoteButton, add_vote_buttons
 from attache.bot.discord.views import NO_MENTIONS, PassageButton, PassageStore, passage_view
-from attache.errors import AttacheError
+from attache.errors import EXIT_FAULT, EXIT_OK, EXIT_USAGE, AttacheError
 
 if TYPE_CHECKING:
     from attache.index.settings import Settings
@@ -36,9 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("attache.discord")
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 MAX_THREADS = 500
 THREAD_ARCHIVE_MINUTES: Literal[60, 1440, 4320, 10080] = 1440
@@ -398,7 +395,7 @@ async def serve(settings: Settings, token: str, **options: Any) -> int:
             OSError) as exc:
         log.debug("connection failed", exc_info=True)
         print(f"error: cannot connect to Discord ({type(exc).__name__})", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_FAULT
     return EXIT_OK
 
 

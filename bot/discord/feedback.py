@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from attache.bot.discord import format as fmt
-from attache.bot.discord.views import NO_MENTIONS
+from attache.bot.discord.views import NO_MENTIONS, allowed_here
 from attache.retrieval.questionlog import MAX_COMMENT_CHARS
 
 if TYPE_CHECKING:
@@ -67,9 +67,7 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_T
         return cls(int(match["row"]), match["way"] == "up")
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """The client's own checks (the channel allow-list) apply to buttons too."""
-        check = getattr(interaction.client, "allowed_here", None)
-        return True if check is None else bool(await check(interaction))
+        return await allowed_here(interaction)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot: Any = interaction.client

@@ -28,7 +28,6 @@ EMBED_TOTAL_LIMIT = 6000
 EMBEDS_PER_MESSAGE = 10
 BUTTONS_PER_MESSAGE = 25
 BUTTON_LABEL_LIMIT = 80
-CUSTOM_ID_LIMIT = 100
 THREAD_NAME_LIMIT = 100
 
 PATH_LIMIT = 300  # a source path shown in an embed (footers, fields): longer ones are clipped
@@ -336,11 +335,11 @@ def origin_line(citation: Citation) -> str:
     and date: '[Title](<https://…>) · Outlet, 2026-11-20'."""
     url = link_url(getattr(citation, "url", None))
     known = [v for v in (getattr(citation, "outlet", None), getattr(citation, "date", None)) if v]
-    origin = neutralize(discord.utils.escape_markdown(one_line(", ".join(known))))
+    origin = safe_text(one_line(", ".join(known)))
     if url is None:
         return clip(origin, 200)
-    title = neutralize(discord.utils.escape_markdown(one_line(citation.title or citation.source)))
-    title = clip(title.replace("]", "\\]"), 150)  # escape_markdown escapes "[" only
+    title = safe_text(one_line(citation.title or citation.source))
+    title = clip(title.replace("]", "\\]"), 150)  # safe_text escapes "[" only
     return f"[{title}](<{url}>)" + (f" · {clip(origin, 120)}" if origin else "")
 
 
@@ -561,5 +560,9 @@ def reindex_report(report: RebuildReport, skipped_shown: int = 10) -> str:
     return clip(f"{head}\n{body}" if body else head, CONTENT_LIMIT)
 
 
-def channel_list(channel_ids: Iterable[int]) -> str:
-    return ", ".join(f"<#{int(c)}>" for c in channel_ids)
+def channel_list(channel_ids: Iterable[int], shown: int = 10) -> str:
+    """Channel mentions, the first `shown` of them and how many more: a reply stays short
+    however many channels are configured."""
+    ids = [int(c) for c in channel_ids]
+    listed = ", ".join(f"<#{c}>" for c in ids[:shown])
+    return listed + (f" and {len(ids) - shown} more" if len(ids) > shown else "")

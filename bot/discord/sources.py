@@ -23,6 +23,7 @@ from discord import app_commands
 
 from attache.bot.discord import format as fmt
 from attache.bot.discord.views import NO_MENTIONS
+from attache.index.sources.archive import UPLOAD_SUFFIXES
 
 if TYPE_CHECKING:
     from attache.bot.discord.client import AttacheBot
@@ -31,18 +32,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("attache.discord")
 MAX_URL_CHARS = 2000
-UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
 ADD_FAILED = "Something went wrong while adding that; the details are in the bot's log."
 
 
-def _md(text: str, limit: int = 200) -> str:
-    """Untrusted text inside a Discord message: one line, Markdown and mentions inert."""
-    return fmt.clip(fmt.neutralize(discord.utils.escape_markdown(fmt.one_line(text))), limit)
+def _path(text: str, limit: int) -> str:
+    """A file name or path as inline code: one line, mentions inert."""
+    return fmt.code(fmt.clip(fmt.neutralize(fmt.one_line(text)), limit))
 
 
 def _link(title: str, url: str | None) -> str:
     safe_url = fmt.link_url(url)
-    shown = _md(title, 150).replace("]", "\\]")  # escape_markdown escapes "[" only
+    shown = fmt.safe_line(title, 150).replace("]", "\\]")  # safe_text escapes "[" only
     return f"[{shown}](<{safe_url}>)" if safe_url else f"**{shown}**"
 
 
@@ -51,9 +51,9 @@ def report_text(report: AddReport, what: str) -> str:
     lines = []
     for item in report.added:
         lines.append(f"Added {_link(item['title'], item.get('url'))} as "
-                     f"{fmt.code(_md(item['path'], 180))}.")
+                     f"{_path(item['path'], 180)}.")
     for item in report.skipped:
-        lines.append(f"Not added: {_md(item['reason'], 300)}.")
+        lines.append(f"Not added: {fmt.safe_line(item['reason'], 300)}.")
     if report.index is not None:
         index = report.index
         lines.append(f"The index now holds {index.documents} documents ({index.chunks} chunks); "
@@ -115,8 +115,7 @@ class SourcesCommands:
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            archive = self.bot.service.archive()
-            report = await asyncio.to_thread(archive.add, [url])
+            report = await asyncio.to_thread(lambda: self.bot.service.archive().add([url]))
         except Exception:
             log.exception("/add failed")
             await self._reply(interaction, ADD_FAILED)
@@ -130,9 +129,9 @@ class SourcesCommands:
         settings = self.bot.settings
         name = attachment.filename or "upload"
         suffix = PurePosixPath(name).suffix.lower()
-        if refused is None and suffix not in UPLOAD_TYPES:
+        if refused is None and suffix not in UPLOAD_SUFFIXES:
             refused = (f"I can add .txt, .md, .html or .pdf files; "
-                       f"{fmt.code(_md(name, 100))} is not one.")
+                       f"{_path(name, 100)} is not one.")
         if refused is None and attachment.size > settings.max_file_bytes:
             refused = (f"That file is larger than the {settings.max_file_mb:g} MB limit for "
                        "documents.")
@@ -142,8 +141,8 @@ class SourcesCommands:
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             data = await attachment.read()
-            archive = self.bot.service.archive()
-            report = await asyncio.to_thread(archive.upload, name, data)
+            report = await asyncio.to_thread(
+                lambda: self.bot.service.archive().upload(name, data))
         except discord.HTTPException as exc:
             log.warning("/upload: could not download the attachment: %s", exc.status)
             await self._reply(interaction, "I could not download that file; please try again.")

@@ -56,6 +56,12 @@ class PassageStore:
         return None if entries is None else entries.get(n)
 
 
+async def allowed_here(interaction: discord.Interaction) -> bool:
+    """The client's own checks (the channel allow-list), for buttons as for commands."""
+    check = getattr(interaction.client, "allowed_here", None)
+    return True if check is None else bool(await check(interaction))
+
+
 class PassageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CITE_TEMPLATE):
     """One **Passage [n]** button."""
 
@@ -79,9 +85,7 @@ class PassageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CIT
         return cls(match["key"], int(match["n"]), store)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """The client's own checks (the channel allow-list) apply to buttons too."""
-        check = getattr(interaction.client, "allowed_here", None)
-        return True if check is None else bool(await check(interaction))
+        return await allowed_here(interaction)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         found = self.store.get(self.key, self.n) if self.store is not None else None

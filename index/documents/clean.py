@@ -156,7 +156,7 @@ def first_line(text: str) -> str | None:
     return next((line for line in text.split("\n") if line), None)
 
 
-_LIST_MARKER = re.compile(r"^(?:[-*•–▪◦]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s")
+LIST_MARKER = re.compile(r"^(?:[-*•–▪◦]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s")
 _WRAPPED_MIN_WIDTH = 40  # lines narrower than this were not wrapped by a tool
 _WRAPPED_MAX_WIDTH = 100  # nor were lines wider than this
 _FIELD = re.compile(r"^[A-Z][\w ]{0,24}:\s")  # "Date: 2023-03-27", a line of its own
@@ -195,7 +195,7 @@ def join_wrapped(lines: list[str], context: str = "") -> list[str]:
     out = [[lines[0]]]
     for previous, line in zip(lines, lines[1:]):
         if (
-            _LIST_MARKER.match(line)
+            LIST_MARKER.match(line)
             or _FIELD.match(line)
             or not _SHORT_LINE * width <= len(previous) <= _WRAPPED_MAX_WIDTH
         ):

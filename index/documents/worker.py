@@ -216,7 +216,9 @@ def _read_exactly(stream: IO[bytes], length: int) -> bytes:
 
 def _serve() -> None:
     """The worker's loop: one request in, one result out, until its input closes."""
-    import attache.index.documents.warm  # noqa: F401  (libraries and tokenizer loaded once)
+    from attache.index.documents.warm import warm
+
+    warm()  # the libraries and the tokenizer, loaded once
 
     requests, replies = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     # Anything a library prints must not mix with the replies.

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from attache.index.documents.base import Meta, Skip, short_error
-from attache.index.documents.clean import first_line, join_lines, normalise, strip
+from attache.index.documents.clean import LIST_MARKER, first_line, join_lines, normalise, strip
 from attache.index.documents.limits import check_text
 from attache.index.documents.metadata import clean_field
 from attache.index.documents.structure import Assembled, Block, assemble
@@ -43,7 +43,6 @@ _PAGE_NUMBER = re.compile(
 )
 _DIGITS = re.compile(r"\d+")
 _SENTENCE_END = re.compile(r"[.!?…:][\"'”’»)\]]*$")
-_LIST_MARKER = re.compile(r"^(?:[-*•–▪◦]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s")
 _FULL_LINE = 0.8  # a sentence ending on a line shorter than this share ends a paragraph
 
 
@@ -125,7 +124,7 @@ def _furniture_key(line: str) -> str:
 
 def _continues(previous: str, line: str, width: int) -> bool:
     """Whether `line` continues the paragraph whose last line is `previous`."""
-    if not previous or not line or _LIST_MARKER.match(line):
+    if not previous or not line or LIST_MARKER.match(line):
         return False
     if len(previous) >= _FULL_LINE * width:
         return True
