@@ -248,21 +248,32 @@ class Indexer:
         self._step("plan")
         plan = self.plan()
         if plan.pointer and plan.same_build and not (plan.changes or plan.gone):
-            if plan.remember:  # sizes and times, so that next time needs no reading
-                self.catalog.write_manifest(plan.pointer.version, plan.kept)
-            if plan.state is not None:  # the store was asked: its pointer, for next time
-                self.store.record_published(plan.pointer)
-            plan.report.version = plan.pointer.version
-            return self._finish(plan, started)  # nothing changed
+            return self._unchanged(plan, started)
         self._step("stage")
         segment = self.stage(plan)
         self._step("write")
         staged = self.write(plan, segment)
+        if plan.pointer and plan.same_build and not (staged.manifest or plan.gone):
+            # every file that looked new or changed was skipped: readers would see the
+            # same documents, so the version they read stays
+            if segment is not None:
+                self.store.drop(segment)
+            return self._unchanged(plan, started)
         self._step("verify")
         state = self.verify(plan, staged)
         self._step("publish")
         self.publish(plan, staged, state)
         self._collect(plan, state)
+        return self._finish(plan, started)
+
+    def _unchanged(self, plan: Plan, started: float) -> RebuildReport:
+        """Nothing to publish: the version readers have stays."""
+        assert plan.pointer is not None
+        if plan.remember:  # sizes and times, so that next time needs no reading
+            self.catalog.write_manifest(plan.pointer.version, plan.kept)
+        if plan.state is not None:  # the store was asked: its pointer, for next time
+            self.store.record_published(plan.pointer)
+        plan.report.version = plan.pointer.version
         return self._finish(plan, started)
 
     def _finish(self, plan: Plan, started: float) -> RebuildReport:

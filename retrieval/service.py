@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from datetime import datetime
@@ -28,6 +29,8 @@ from attache.errors import MAX_QUESTION_CHARS, QuestionTooLong, UsageError
 from attache.retrieval.questionlog import Origin
 
 log = logging.getLogger("attache.answers")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a byte that was not UTF-8, undecoded
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 _FROM_SETTINGS: Any = object()
 
@@ -217,7 +220,10 @@ class Attache:
         from attache.retrieval.answer import NO_ANSWER, Answer, cite
 
         started = time.perf_counter()
-        question = " ".join(question.split())
+        # bytes that were not UTF-8 (a lone surrogate) read as U+FFFD; control characters
+        # are not words
+        question = _SURROGATE.sub("\ufffd", question)
+        question = " ".join(_CONTROL.sub(" ", question).split())
         if not question:
             raise UsageError("the question is empty")
         context, resolved, note = "", question, ""

@@ -209,6 +209,18 @@ def test_an_overlong_question_is_one_error_line_and_the_chat_goes_on(run_cli, cl
     assert len(turns) == 1 and "Pompeo" in turns[0]["answer"]
 
 
+def test_a_question_with_bytes_not_utf8_is_answered_and_one_of_controls_refused(run_cli,
+                                                                               cli_env):
+    # "\udcff" is how Python hands over the byte 0xff of a command line that is not UTF-8
+    result = run_cli("ask", "--json", "\udcff Who approved the creation of CSET?", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["question"] == "\ufffd Who approved the creation of CSET?"
+    assert "Pompeo" in answer["answer"]
+    controls = run_cli("ask", "\x01\x02\x7f", env=cli_env)
+    assert controls.returncode == 2 and controls.stderr.strip() == "error: the question is empty"
+
+
 def test_eval_scores_gold_answers_and_writes_results(run_cli, cli_env, tmp_path):
     questions = tmp_path / "q.jsonl"
     lines = [

@@ -486,6 +486,24 @@ def test_unchanged_files_are_not_read_and_touched_ones_are_hashed_once(
     assert (changed.switched, changed.updated, changed.unchanged) == (True, 1, 2)
 
 
+def test_a_file_that_is_skipped_again_publishes_no_new_version(make_service, tmp_path):
+    docs = tmp_path / "docs"
+    write_corpus(docs, documents=2, paragraphs=2)
+    (docs / "empty.txt").write_text("")
+    service = make_service(docs_dir=docs)
+    first = service.rebuild()
+    assert (first.added, [s.path for s in first.skipped]) == (2, ["empty.txt"])
+    collections = set(service.store.version_collections())
+    again = service.rebuild()
+    assert (again.switched, again.version, again.documents) == (False, first.version, 2)
+    assert [s.path for s in again.skipped] == ["empty.txt"]
+    assert set(service.store.version_collections()) == collections  # nothing left behind
+    # a document that becomes unreadable is a change: it leaves the index
+    (docs / "briefing_000.txt").write_text("")
+    gone = service.rebuild()
+    assert (gone.switched, gone.removed, gone.documents) == (True, 1, 1)
+
+
 def test_a_new_pipeline_reads_unchanged_files_again(make_service, tmp_path, monkeypatch):
     """When what the write path makes of a file changes (`build.PIPELINE`), a rebuild
     reads every file again into a new collection, as for a new model: sentence vectors
