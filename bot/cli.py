@@ -241,10 +241,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return 0
 
     from prompt_toolkit import PromptSession
-    from prompt_toolkit.history import FileHistory
+    from prompt_toolkit.history import InMemoryHistory
 
-    service.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    session: Any = PromptSession(history=FileHistory(str(service.settings.data_dir / "chat_history")))
+    # the session's questions, for the arrow keys, kept in memory only: what is stored on
+    # disk is the question log, with its own settings (ATTACHE_LOG_QUESTIONS, _LOG_DAYS)
+    session: Any = PromptSession(history=InMemoryHistory())
     chat.console.print("Attaché. Ask about the documents; /help for commands, Ctrl-D to leave.")
     while True:
         try:
@@ -303,12 +304,22 @@ def _since(args: argparse.Namespace) -> Any:
 
 
 def _logs(args: argparse.Namespace) -> list[Path] | None:
-    return [Path(p) for p in args.log] if getattr(args, "log", None) else None
+    """The question logs named by --log, each once; None for the data folder's own."""
+    if not getattr(args, "log", None):
+        return None
+    paths = list(dict.fromkeys(Path(p).resolve() for p in args.log))
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"no question log at {escape_terminal(str(path))}")
+    return paths
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:
     service = _service(args)
     if args.purge:
+        if args.since or args.log:
+            raise UsageError("--purge deletes the data folder's whole question log; it takes "
+                             "no --since or --log")
         removed = service.purge_log()
         where = escape_terminal(str(service.settings.data_dir))
         print(f"Deleted the question log of {where} ({len(removed)} files)." if removed

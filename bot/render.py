@@ -8,21 +8,13 @@ escapes instead of reaching the terminal.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
-# C0 and C1 controls but newline and tab, and the bidirectional overrides and isolates.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def plain(text: str) -> str:
-    """`text` with its control characters made visible (`\\x1b`, `\\u202e`)."""
-    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text)
-
+from attache.bot.plain import plain
 
 def _text(text: str, style: str = "") -> Text:
     return Text(plain(text), style=style)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,11 +54,15 @@ class LexicalBuilder:
         import bm25s
         from bm25s.tokenization import Tokenized
 
-        if not self._tokens:  # the tokenizer's vocabulary of an empty index
+        empty = not self._tokens
+        if empty:  # the tokenizer's vocabulary of an empty index
             self.add([], [])
         retriever = bm25s.BM25(k1=1.2, b=0.75)
-        retriever.index(Tokenized(self._tokens, self._tokenizer.get_vocab_dict()),
-                        show_progress=False)
+        with warnings.catch_warnings():
+            if empty:  # no documents, no mean length: numpy says so, and nothing is wrong
+                warnings.simplefilter("ignore", RuntimeWarning)
+            retriever.index(Tokenized(self._tokens, self._tokenizer.get_vocab_dict()),
+                            show_progress=False)
         self._tokens = []
         return LexicalIndex(retriever, self._tokenizer, self.ids)
 

@@ -281,7 +281,7 @@ def _addresses(prof: QuestionProfile, other: Candidate, best: Candidate, verdict
     sentence's check."""
     if any(c.text == other.text or (c.passage.source == other.passage.source
                                      and c.start < other.end and other.start < c.end)
-           for c in chosen):
+           for c in chosen) or is_headline(other):
         return False
     if verdict.asked == "date" and not verdict.type_missing \
             and not offers("date", other.text, prof.text) and not _complements(prof, best, other):
@@ -678,23 +678,21 @@ def _ordinal_phrase(question: str, ordinal: str) -> str:
     return " ".join([article, ordinal.lower(), *counted])
 
 
+def citation(n: int, item: Candidate) -> Citation:
+    """Citation `n`: the sentence quoted, where it stands and where its document is from."""
+    heading, page = place(item.passage, item.start)
+    return Citation(
+        n=n, source=item.passage.source, title=item.passage.title,
+        quote=item.text, start=item.start, end=item.end,
+        heading=heading or None, page=page,
+        **provenance(item.passage.metadata),
+    )
+
+
 def cite(sentences: list[Candidate]) -> tuple[str, list[Citation]]:
     """The answer text with [n] markers, and its citations (one per sentence)."""
-    citations: list[Citation] = []
-    parts = []
-    for item in sentences:
-        n = len(citations) + 1
-        heading, page = place(item.passage, item.start)
-        citations.append(
-            Citation(
-                n=n, source=item.passage.source, title=item.passage.title,
-                quote=item.text, start=item.start, end=item.end,
-                heading=heading or None, page=page,
-                **provenance(item.passage.metadata),
-            )
-        )
-        parts.append(f"{item.text} [{n}]")
-    return " ".join(parts), citations
+    citations = [citation(n, item) for n, item in enumerate(sentences, 1)]
+    return " ".join(f"{item.text} [{n}]" for n, item in enumerate(sentences, 1)), citations
 
 
 # --- comparisons --------------------------------------------------------------------
@@ -788,11 +786,9 @@ def compose_comparison(sides: list[Side]) -> tuple[bool, str, list[Citation], st
         if side.sentence is None:
             parts.append(f"{side.label}: the documents don't say.")
             continue
-        c = side.sentence
         n = len(citations) + 1
-        citations.append(Citation(n=n, source=c.passage.source, title=c.passage.title,
-                                  quote=c.text, start=c.start, end=c.end))
-        parts.append(f"{side.label}: {c.text} [{n}]")
+        citations.append(citation(n, side.sentence))
+        parts.append(f"{side.label}: {side.sentence.text} [{n}]")
     line = f"None of the documents answers this for {missing[0]}." if missing else None
     return True, " ".join(parts), citations, line
 

@@ -69,6 +69,8 @@ class Constraint:
 
     def supported_by(self, text: str) -> bool:
         lowered = fold(text)  # "Mongke" is supported by "Möngke"
+        if self.kind == "ordinal":  # a "third-party" tool is no third one
+            lowered = _NOT_A_RANK.sub(" ", lowered)
         ordered = _WORD.findall(lowered)
         words = set(ordered)
         for form in map(fold, self.forms):
@@ -89,6 +91,8 @@ class Constraint:
         return False
 
 
+# Compounds whose ordinal ranks nothing.
+_NOT_A_RANK = re.compile(r"\b\w+-(?:party|parties|hand|handed|rate|class|degree|person)\b")
 _MONTH_NAMES = {name[:3]: name for name in (
     "january february march april may june july august september october november december"
 ).split()} | {"sept": "september"}

@@ -378,12 +378,40 @@ def context_of(best: Candidate, ranked: Sequence[Candidate]) -> list[Candidate]:
 
 
 def is_headline(best: Candidate) -> bool:
-    """The document's headline, or a reference to another document: never an answer."""
+    """The document's headline, a heading line, or a reference to another document: never
+    an answer."""
     title = best.passage.title.strip()
     text = best.text.strip()
     return (bool(title) and (text == title or (text.startswith(title)
                                                and len(text) < len(title) + 40))
-            or is_reference(text))
+            or is_reference(text) or is_heading_line(best))
+
+
+# A heading's length at most, in words, and how a sentence ends (a heading does not).
+HEADING_WORDS = 12
+_ENDS_SENTENCE = re.compile(r"[.!?:;,\"”’')\]]$")
+_WORD_OF_HEADING = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def is_heading_line(candidate: Candidate) -> bool:
+    """A short paragraph of its own, in title case, that does not end as a sentence does
+    ("Impact of SolarWinds Hack" between two paragraphs of a plain-text article); not a
+    list's item."""
+    text = candidate.text.strip()
+    words = _WORD_OF_HEADING.findall(text)
+    if (not words or len(text.split()) > HEADING_WORDS or _ENDS_SENTENCE.search(text)
+            or candidate.ordinal):
+        return False
+    if not all(w[0].isupper() for w in words if w.lower() not in STOPWORDS):
+        return False
+    whole = candidate.passage.text
+    start = candidate.start - candidate.passage.start
+    end = candidate.end - candidate.passage.start
+    if not (0 <= start <= end <= len(whole)):
+        return False
+    before, after = whole[:start].rstrip(" \t"), whole[end:].lstrip(" \t")
+    return (not before or before.endswith("\n\n")) and (not after.strip()
+                                                        or after.startswith("\n\n"))
 
 
 # A footnote's reference: a title, its date in brackets, its address ("Towards a

@@ -449,6 +449,7 @@ def test_a_comparison_s_confidence_is_that_of_the_sentences_it_cites(service):
 def test_a_comparison_refuses_only_the_side_without_support(service):
     answer = service.ask("What did Pompeo and Google each announce?")
     assert answer.answered and [c.source for c in answer.citations] == [POMPEO]
+    assert answer.citations[0].outlet == "The Hill"  # where it is from, as for any answer
     assert "Google: the documents don't say." in answer.answer
     assert answer.missing == "None of the documents answers this for Google."
 

@@ -194,3 +194,11 @@ def test_a_document_s_outlet_and_title_never_become_links() -> None:
     unlinked = Citation(n=1, source="a.md", title="T", quote="q", start=0, end=1,
                         outlet="see https://evil.example")
     assert fmt.origin_line(unlinked) == "see `https://evil.example`"
+
+
+def test_control_characters_from_documents_are_shown_in_discord_not_obeyed() -> None:
+    from attache.bot.discord import format as fmt
+
+    # U+202E would turn the rest of the line, its [1] marker too, right to left
+    shown = fmt.safe_text("bold \u202eevil [1]")
+    assert "\u202e" not in shown and "\\u202eevil [1]" in shown

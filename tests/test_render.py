@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from attache.bot.render import answer_panel, plain, sources_panel
+from attache.bot.plain import plain
+from attache.bot.render import answer_panel, sources_panel
 from attache.index.settings import Settings
 from attache.models import Citation
 from attache.retrieval.answer import NO_ANSWER, Answer

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from attache.bot.plain import plain
+
 if TYPE_CHECKING:
     from attache.models import Citation, DocumentInfo, IndexStatus, RebuildReport
     from attache.retrieval.answer import Answer
@@ -100,7 +102,9 @@ def no_previews(text: str) -> str:
 
 def safe_text(text: str) -> str:
     """Text from documents, questions or the LLM, ready for a message: inert mentions,
-    inert Markdown, URLs shown but never linked. Only the bot's own links stay links."""
+    inert Markdown, URLs shown but never linked, control characters shown (`\\u202e`).
+    Only the bot's own links stay links."""
+    text = plain(text)
     parts: list[str] = []
     position = 0
     for match in _URL.finditer(text):

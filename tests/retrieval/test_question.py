@@ -47,6 +47,15 @@ def test_ordinals_match_their_numeric_forms():
     assert not fourth.supported_by("the fifth summit")
 
 
+def test_a_compound_that_ranks_nothing_does_not_support_an_ordinal():
+    [third] = [c for c in constraints("What is the third priority of CSET?")
+               if c.kind == "ordinal"]
+    assert not third.supported_by("It bans third-party spyware and second-hand tools.")
+    assert third.supported_by("Its third priority is resilience.")
+    second = constraints("What is the second largest city?")[0]
+    assert second.supported_by("Antwerp is the second-largest city.")
+
+
 @pytest.mark.parametrize("question, asked", [
     ("On what date did Blinken announce the office?", "date"),
     ("In what year was the bureau created?", "date"),

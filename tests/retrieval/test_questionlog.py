@@ -196,6 +196,22 @@ def test_purge_deletes_the_log_and_salt(seeds_data: Settings, run_cli: Any,
     assert cli_json(run_cli("gaps", "--json", env=_env(seeds_data))) == {"gaps": []}
 
 
+def test_named_logs_must_exist_count_once_and_purge_takes_no_filters(
+        seeds_data: Settings, run_cli: Any, embedder: Any) -> None:
+    service = Attache(seeds_data, embedder=embedder)
+    service.ask(OTHER_UNANSWERED, origin=Origin("cli"))
+    service.question_log.close()
+    log = str(seeds_data.data_dir / LOG_FILE)
+    twice = cli_json(run_cli("stats", "--json", "--log", log, "--log", log, env=_env(seeds_data)))
+    assert twice["questions"] == 1
+    missing = run_cli("stats", "--log", log + ".typo", env=_env(seeds_data))
+    assert missing.returncode == 2 and "no question log at" in missing.stderr
+    for extra in (["--since", "2030-01-01"], ["--log", log]):
+        refused = run_cli("gaps", "--purge", *extra, env=_env(seeds_data))
+        assert refused.returncode == 2 and "takes no --since or --log" in refused.stderr
+    assert (seeds_data.data_dir / LOG_FILE).exists()  # nothing deleted
+
+
 # --------------------------------------------------------------------------- the log itself
 
 
