@@ -113,7 +113,7 @@ def cmd_index_rebuild(args: argparse.Namespace) -> int:
         else:
             report = service.rebuild()
     except (DocumentsFolderError, NoUsableDocuments) as exc:
-        raise type(exc)(f"{exc}; the existing index was left untouched") from None
+        raise type(exc)(f"{exc}; the index was not changed") from None
     if args.json:
         _print_json(report)
         return 0
@@ -124,7 +124,8 @@ def cmd_index_rebuild(args: argparse.Namespace) -> int:
             f"from {escape(str(service.settings.docs_dir))} in {report.seconds:.1f}s: "
             f"{report.added} added, {report.updated} updated, {report.removed} removed, "
             f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "
-            f"{report.embedded} chunks embedded. Now serving version {report.version}."
+            f"{_count(report.embedded, 'chunk')} embedded. Now serving version "
+            f"{report.version}."
         )
     else:
         console.print(
@@ -214,6 +215,9 @@ class _Chat:
                 self.notes.print(sources_panel(self.last) if self.last
                                  else "No sources yet: ask a question first.")
             else:
+                if command != "/help":
+                    self.notes.print(f"Unknown command {escape_terminal(command)}.",
+                                     markup=False)
                 self.notes.print(CHAT_HELP, markup=False)
             return True
         try:
@@ -266,9 +270,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         questions = read_questions(Path(args.questions))
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read questions: {exc}") from None
+    target = _out(args)
     service = _service(args, question_log=None)  # evaluation runs are not readers' questions
     service.warm_up()  # latency figures measure answering, not loading
-    out = Path(args.out).open("w", encoding="utf-8") if args.out else None
+    out = target.open("w", encoding="utf-8") if target else None
     scores = Scores()
     try:
         for row, scores in run(questions, lambda q: service.ask(q).to_result()):
@@ -303,6 +308,16 @@ def _since(args: argparse.Namespace) -> Any:
         raise UsageError(f"--since wants a date such as 2026-11-01, not {args.since!r}") from None
 
 
+def _out(args: argparse.Namespace) -> Path | None:
+    """The file --out names, in a folder that exists (checked before any work)."""
+    if not args.out:
+        return None
+    target = Path(args.out)
+    if not target.parent.is_dir():
+        raise UsageError(f"no folder {escape_terminal(str(target.parent))} for --out")
+    return target
+
+
 def _logs(args: argparse.Namespace) -> list[Path] | None:
     """The question logs named by --log, each once; None for the data folder's own."""
     if not getattr(args, "log", None):
@@ -322,7 +337,8 @@ def cmd_gaps(args: argparse.Namespace) -> int:
                              "no --since or --log")
         removed = service.purge_log()
         where = escape_terminal(str(service.settings.data_dir))
-        print(f"Deleted the question log of {where} ({len(removed)} files)." if removed
+        print(f"Deleted the question log of {where} ({_count(len(removed), 'file')})."
+              if removed
               else f"There is no question log in {where}.")
         return 0
     report = service.gaps(_since(args), _logs(args))
@@ -331,7 +347,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
         return 0
     console = _console()
     if not report.gaps:
-        console.print("No gaps: every logged question was answered, and no answer got a 👎.")
+        console.print("No gaps: no logged question was refused, and no answer got a 👎.")
         return 0
     from rich.table import Table
 
@@ -377,6 +393,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(n: int, noun: str) -> str:
+    """"1 chunk", "2 chunks"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
@@ -384,10 +405,11 @@ def _ms(value: float | None) -> str:
 def cmd_feedback_export(args: argparse.Namespace) -> int:
     from attache.models import dump
 
+    target = _out(args)
     rows = _service(args).feedback(_since(args), _logs(args))
     lines = [json.dumps(dump(row), ensure_ascii=False) for row in rows]
-    if args.out:
-        Path(args.out).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    if target:
+        target.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     if args.json and not args.out:
         sys.stdout.write("".join(line + "\n" for line in lines))
         return 0
@@ -440,12 +462,14 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from attache.retrieval.bench import run_bench
+    from attache.retrieval.bench import DEFAULT_DOCS, run_bench
 
-    if args.docs and not Path(args.docs).is_dir():
-        raise UsageError(f"benchmark corpus not found: {args.docs}")
+    docs = Path(args.docs) if args.docs else DEFAULT_DOCS
+    if not docs.is_dir():
+        raise UsageError(f"benchmark corpus not found: {escape_terminal(str(docs))} (use "
+                         "--docs DIR)")
     report = run_bench(
-        _settings(args), Path(args.docs) if args.docs else None, quick=args.quick,
+        _settings(args), docs, quick=args.quick,
         progress=None if args.json else lambda line: print(line, file=sys.stderr, flush=True),
         sizes=args.sizes,
     )

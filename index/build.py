@@ -382,7 +382,7 @@ class Indexer:
     def _no_documents(self, skipped: int) -> None:
         raise NoUsableDocuments(
             f"no usable documents in {self.settings.docs_dir}: "
-            f"all {skipped} files were skipped; the index was left as it was"
+            f"all {skipped} files were skipped"
         )
 
     # --- stage -------------------------------------------------------------

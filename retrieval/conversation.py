@@ -34,6 +34,7 @@ _NAME = re.compile(
     r"(?:\s+(?:of\s+)?[A-Z][\w'’.-]{0,63}[a-z][\w'’-]{0,63})*"
 )
 _WORD = re.compile(r"[\w'’-]+")
+_POSSESSIVES = frozenset(("his", "her", "its", "their"))
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,13 @@ class Turn:
 
 
 def needs_context(question: str) -> bool:
-    """Whether a question leans on earlier turns."""
-    if _REFERENCES.search(question) or _ELLIPSIS.search(question):
+    """Whether a question leans on earlier turns: not when its only references are
+    possessives of a name it states itself ("When will Blinken deliver his speech?")."""
+    if _ELLIPSIS.search(question):
         return True
+    references = [m.group(0).lower() for m in _REFERENCES.finditer(question)]
+    if references:
+        return not (set(references) <= _POSSESSIVES and _names(question))
     return len(content_terms(question)) < 2
 
 

@@ -112,6 +112,23 @@ def test_follow_up_is_resolved_against_the_conversation(service):
     assert not conversation.turns
 
 
+@pytest.mark.parametrize("question, leans", [
+    ("What will it focus on?", True),
+    ("What did he announce?", True),
+    ("What about Blinken?", True),
+    ("What did Microsoft say about it?", True),  # "it" is no possessive of Microsoft
+    # the only reference is a possessive of a name the question states
+    ("When will Blinken deliver his speech?", False),
+    ("When did the Cyberspace Office open its doors?", False),
+    ("Who approved the creation of CSET?", False),
+])
+def test_a_question_leans_on_earlier_turns_only_when_it_refers_outside_itself(question, leans):
+    conversation = Conversation()
+    conversation.add("Who announced the office?", "Who announced the office?",
+                     "Antony Blinken announced it.", True)
+    assert bool(conversation.context_for(question)) is leans
+
+
 def test_history_is_bounded():
     conversation = Conversation(max_turns=3)
     for n in range(10):
@@ -191,8 +208,9 @@ def test_piped_chat_obeys_commands_and_keeps_answers_alone_on_stdout(run_cli, cl
     assert len(turns) == 1 and "Pompeo" in turns[0]["answer"]  # nothing read after /quit
     assert "Conversation forgotten." in result.stderr
     assert "score" in result.stderr  # the passages /sources showed
-    plain = run_cli("chat", env=cli_env, input="/sources\n/help\n")
+    plain = run_cli("chat", env=cli_env, input="/sources\n/help\n/foo\n")
     assert "No sources yet" in plain.stdout and "/reset" in plain.stdout
+    assert plain.stdout.count("Unknown command") == 1 and "Unknown command /foo." in plain.stdout
     assert "don't answer" not in plain.stdout  # no command was taken for a question
 
 

@@ -59,6 +59,17 @@ def test_bad_setting_and_missing_index_exit_2(run_cli, tmp_path):
     assert empty.returncode == 2 and "attache index rebuild" in _one_error_line(empty)
 
 
+def test_an_output_file_in_a_missing_folder_exits_2_before_any_work(run_cli, tmp_path):
+    questions = ROOT / "tests" / "data" / "seeds-answerable.jsonl"
+    env = {"ATTACHE_DATA_DIR": str(tmp_path / "nothing")}  # no index: checked after --out
+    for command in (["eval", str(questions)], ["feedback", "export"]):
+        result = run_cli(*command, "--out", str(tmp_path / "no" / "x.jsonl"), env=env)
+        assert result.returncode == 2
+        assert _one_error_line(result) == f"error: no folder {tmp_path / 'no'} for --out"
+    bench = run_cli("bench", "--quick", "--docs", str(tmp_path / "no"), env=env)
+    assert bench.returncode == 2 and "benchmark corpus not found" in _one_error_line(bench)
+
+
 def test_unwritable_data_folder_is_one_error_line(run_cli, seeds_copy, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
