@@ -124,6 +124,14 @@ class Answer:
     sides: list[str] | None = None  # a comparison's sides
     log_id: int | None = None  # the question's row in the question log, when logged
 
+    def passage_for(self, citation: Citation) -> str:
+        """The retrieved passage that holds the citation's quote, else the quote itself."""
+        for passage in self.passages:
+            if (passage.source == citation.source and passage.start <= citation.start
+                    and citation.end <= passage.end):
+                return passage.text
+        return citation.quote
+
     def to_result(self, question_id: str | None = None) -> AskResult:
         """The `ask --json` contract."""
         return AskResult(

@@ -680,9 +680,9 @@ def test_passage_for_finds_the_passage_covering_the_quote() -> None:
         passage("a.txt", "y" * 20, 0),  # same source, does not cover
         passage("a.txt", "z" * 40, 40),  # covers 40..80
     ]
-    assert fmt.passage_for(make_answer(citations=[citation], passages=passages), citation) \
+    assert make_answer(citations=[citation], passages=passages).passage_for(citation) \
         == "z" * 40
-    assert fmt.passage_for(make_answer(citations=[citation], passages=passages[:2]), citation) \
+    assert make_answer(citations=[citation], passages=passages[:2]).passage_for(citation) \
         == "quote"
 
 

@@ -279,7 +279,7 @@ class AttacheBot(discord.Client):
             return await self.ask(question, state.conversation, user_id), state.conversation
 
     def citation_view(self, answer: Answer, citations: Sequence[Citation]) -> discord.ui.View:
-        entries = [(c, fmt.passage_for(answer, c)) for c in citations]
+        entries = [(c, answer.passage_for(c)) for c in citations]
         return passage_view(self.passages, entries)
 
     async def deliver(

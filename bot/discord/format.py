@@ -313,18 +313,6 @@ def answer_text(answer: Answer) -> str:
     return text
 
 
-def passage_for(answer: Answer, citation: Citation) -> str:
-    """The retrieved passage that holds the citation's quote, else the quote itself."""
-    for passage in answer.passages:
-        if (
-            passage.source == citation.source
-            and passage.start <= citation.start
-            and citation.end <= passage.end
-        ):
-            return passage.text
-    return citation.quote
-
-
 def link_url(url: str | None) -> str | None:
     """An http(s) URL fit for a Markdown link or an embed's url, or None."""
     if not url or not re.match(r"^https?://[^\s]+$", url, re.IGNORECASE) or len(url) > 1000:
