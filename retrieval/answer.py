@@ -340,12 +340,14 @@ def select(
     calibration: Calibration | None = None,
     min_confidence: float | None = None,
     ranker: Calibration | None = None,
+    within: frozenset[str] = frozenset(),
 ) -> Selection:
     """Rerank passages by their best sentence, order the best-scoring sentences by the
     ranker's probability that they hold the answer, choose the answer sentences, and
     decide whether they answer: no hard check fails (see `scoring.Check`) and the
     calibrated confidence reaches `min_confidence` (default: the shipped operating
-    point)."""
+    point). With `within` (a follow-up's previous sources), a sentence joins the best
+    one only from those documents."""
     if not passages:
         return Selection([], [], None, 0.0, [])
     prof, kept, ranked = scored(question, passages, idf, k, context, query_vector, cache)
@@ -367,6 +369,7 @@ def select(
             c for c in ranked[1:]
             if c.passage.source != best.passage.source
             and c.score >= SECOND_SOURCE_RATIO * best.score
+            and (not within or c.passage.source in within)
         ),
         None,
     )
@@ -392,7 +395,8 @@ def select(
     elif antecedent is None:
         runner_up = next(
             (c for c in ranked[1:3]
-             if _fits(best, c, prof) and _addresses(prof, c, best, verdict, ranked, chosen)),
+             if _fits(best, c, prof) and _addresses(prof, c, best, verdict, ranked, chosen)
+             and (not within or c.passage.source in within)),
             None,
         )
         if runner_up is not None:

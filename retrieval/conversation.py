@@ -43,6 +43,7 @@ class Turn:
     resolved: str
     answer: str
     answered: bool
+    sources: tuple[str, ...] = ()  # the documents the answer cited
 
 
 def needs_context(question: str) -> bool:
@@ -80,8 +81,18 @@ class Conversation:
     def reset(self) -> None:
         self.turns.clear()
 
-    def add(self, question: str, resolved: str, answer: str, answered: bool) -> None:
-        self.turns.append(Turn(question, resolved, answer, answered))
+    def add(self, question: str, resolved: str, answer: str, answered: bool,
+            sources: tuple[str, ...] = ()) -> None:
+        self.turns.append(Turn(question, resolved, answer, answered, sources))
+
+    def sources_for(self, question: str) -> frozenset[str]:
+        """The documents the previous answer cited, when `question` refers back to what it
+        was about ("What will it focus on?") without naming a subject of its own: a
+        pronoun's subject is most likely in them. Empty otherwise ("What about
+        Microsoft?")."""
+        if not self.turns or not _REFERENCES.search(question) or _names(question):
+            return frozenset()
+        return frozenset(self.turns[-1].sources)
 
     def context_for(self, question: str) -> str:
         """Words of the previous turn's subject to carry into `question`, or ''."""

@@ -243,9 +243,12 @@ class Attache:
         if compared is not None:
             answer = self._compare(question, resolved, compared, started)
             if conversation is not None:
-                conversation.add(question, resolved, answer.answer, answer.answered)
+                conversation.add(question, resolved, answer.answer, answer.answered,
+                                 tuple(c.source for c in answer.citations))
             return answer
-        selection = self.select(resolved if not context else question, resolved, context)
+        prefer = conversation.sources_for(question) if context and conversation else frozenset()
+        selection = self.select(resolved if not context else question, resolved, context,
+                                prefer=prefer)
         answered = selection.answered
         text, citations = cite(selection.sentences) if answered else ("", [])
         if self.llm is not None and answered:
@@ -271,7 +274,8 @@ class Attache:
             missing=None if answered else selection.missing,
         )
         if conversation is not None:
-            conversation.add(question, resolved, text, answered)
+            conversation.add(question, resolved, text, answered,
+                             tuple(c.source for c in citations))
         return answer
 
     def _compare(self, question: str, resolved: str, compared: Any, started: float) -> Answer:
@@ -312,10 +316,11 @@ class Attache:
         )
 
     def select(self, question: str, query: str | None = None, context: str = "",
-               k: int | None = None) -> Selection:
+               k: int | None = None, prefer: frozenset[str] = frozenset()) -> Selection:
         """Retrieve passages for `query` (default: the question) and select the answer
         sentences for `question` from the best `k` (default `answer.PASSAGES`), with
-        their confidence."""
+        their confidence; passages of the documents in `prefer` (a follow-up's previous
+        answer) first, each group in its order, and only their sentences join the best."""
         from attache.retrieval.answer import PASSAGES, select
         from attache.retrieval.search import CANDIDATES
 
@@ -323,6 +328,8 @@ class Attache:
         retriever = self.retriever
         vector = self.embedder.embed_query(query)
         passages = retriever.search(query, CANDIDATES, vector=vector)
+        if prefer:
+            passages = sorted(passages, key=lambda p: p.source not in prefer)
         return select(
             question,
             passages,
@@ -332,6 +339,7 @@ class Attache:
             query_vector=vector,
             cache=self._analyses,
             min_confidence=self.settings.min_confidence,
+            within=prefer,
         )
 
     def _llm_answer(self, question: str, selection: Selection) -> tuple[bool, str, list[Any]]:

@@ -105,6 +105,10 @@ def test_follow_up_is_resolved_against_the_conversation(service):
     assert follow.answered
     assert "three key sectors" in follow.answer
     assert "digital policy office" in follow.resolved_question
+    # "it" is the office of the previous answer's article: the answer stays there, and no
+    # sentence about the other article's bureau pads it
+    assert [c.source for c in follow.citations] == [BLINKEN]
+    assert "three key sectors" in follow.citations[0].quote
     # a question that stands alone is left as it is
     again = service.ask("Who approved the creation of CSET?", conversation)
     assert again.resolved_question == again.question
@@ -127,6 +131,15 @@ def test_a_question_leans_on_earlier_turns_only_when_it_refers_outside_itself(qu
     conversation.add("Who announced the office?", "Who announced the office?",
                      "Antony Blinken announced it.", True)
     assert bool(conversation.context_for(question)) is leans
+
+
+def test_a_follow_up_prefers_the_previous_answer_s_documents_unless_it_names_its_own():
+    conversation = Conversation()
+    conversation.add("Who announced the office?", "Who announced the office?",
+                     "Antony Blinken announced it.", True, (BLINKEN,))
+    assert conversation.sources_for("What will it focus on?") == {BLINKEN}
+    assert conversation.sources_for("What about Microsoft?") == frozenset()
+    assert conversation.sources_for("What did Microsoft say about it?") == frozenset()
 
 
 def test_history_is_bounded():
