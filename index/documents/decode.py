@@ -70,7 +70,8 @@ def _decode_utf16_without_bom(data: bytes) -> str | None:
 
 
 def _decode_plain(data: bytes, html: bool) -> str:
-    """UTF-8, else the HTML-declared charset, else cp1252, else latin-1."""
+    """UTF-8, else the HTML-declared charset, else cp1252 (the five bytes it leaves
+    undefined read as latin-1 does: as the C1 controls of the same number)."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -82,10 +83,11 @@ def _decode_plain(data: bytes, html: bool) -> str:
                 return data.decode(declared)
             except (UnicodeDecodeError, LookupError):
                 pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    text = data.decode("cp1252", errors="surrogateescape")
+    return _ESCAPED_BYTE.sub(lambda m: chr(ord(m.group(0)) - 0xDC00), text)
+
+
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 
 
 def _declared_charset(data: bytes) -> str | None:

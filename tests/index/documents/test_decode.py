@@ -37,6 +37,14 @@ def test_utf8_comes_first_then_cp1252() -> None:
     assert decode(TEXT.encode("cp1252"), html=False) == TEXT
 
 
+def test_a_byte_cp1252_leaves_undefined_keeps_the_rest_cp1252() -> None:
+    # 0x81 has no character in cp1252: it reads as latin-1's U+0081, and the quotes and
+    # dashes around it stay quotes and dashes rather than turning into controls
+    text = "The “bureau” opened – in April. " * 3
+    decoded = decode(text.encode("cp1252") + b"\x81 End.", html=False)
+    assert decoded == text + "\x81 End."
+
+
 def test_an_html_page_is_read_in_the_charset_it_declares() -> None:
     page = '<html><head><meta charset="koi8-r"></head><body>Привет, мир</body></html>'
     assert "Привет, мир" in decode(page.encode("koi8-r"), html=True)
