@@ -1490,3 +1490,21 @@ def test_gaps_and_stats_are_for_admins_only_and_shown_privately() -> None:
     assert_embed_limits([embed])
     assert embed.description.startswith("6 questions · 4 refused (67%) · 👍 1 · 👎 2")
     assert [f.name for f in embed.fields] == ["discord", "Most cited"]
+
+
+def test_log_lines_carry_no_colour_codes_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from attache.bot.discord.client import configure_logging
+
+    monkeypatch.setattr(discord.utils, "is_docker", lambda: True)  # discord.py colours there
+    loggers = [logging.getLogger("discord"), logging.getLogger("attache")]
+    before = [list(log.handlers) for log in loggers]
+    try:
+        configure_logging()  # standard error is pytest's capture: no terminal
+        added = [h for h in loggers[0].handlers if h not in before[0]]
+        record = logging.LogRecord("discord", logging.WARNING, __file__, 1, "hello", None, None)
+        assert added and all("\x1b[" not in h.format(record) for h in added)
+    finally:
+        for log, handlers in zip(loggers, before):
+            log.handlers[:] = handlers

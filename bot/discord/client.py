@@ -364,9 +364,12 @@ def create_bot(
 
 
 def configure_logging() -> None:
-    """discord.py's own log set-up (standard error, colours on a terminal) for its
-    logger, and the same handler for ours."""
-    discord.utils.setup_logging(level=logging.INFO, root=False)
+    """discord.py's own log set-up (standard error, colours on a terminal only: discord.py
+    would colour a container's log file too) for its logger, and the same handler for
+    ours."""
+    options: dict[str, Any] = {} if sys.stderr.isatty() else {"formatter": logging.Formatter(
+        "[{asctime}] [{levelname:<8}] {name}: {message}", "%Y-%m-%d %H:%M:%S", style="{")}
+    discord.utils.setup_logging(level=logging.INFO, root=False, **options)
     ours = logging.getLogger("attache")
     if not ours.handlers:
         for handler in logging.getLogger("discord").handlers:
