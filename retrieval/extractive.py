@@ -93,11 +93,18 @@ def question_kind(question: str) -> str:
     return "other"
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
+_PER_THREAD = threading.local()
 
-    return Stemmer.Stemmer("english")
+
+def _stemmer() -> Any:
+    """This thread's stemmer: PyStemmer's are not to be shared between threads, and the
+    Discord bot answers on several."""
+    stemmer = getattr(_PER_THREAD, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _PER_THREAD.stemmer = Stemmer.Stemmer("english")
+    return stemmer
 
 
 def content_terms(text: str) -> list[str]:
