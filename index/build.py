@@ -139,6 +139,9 @@ class Plan:
     same_build: bool = False  # the version was built by this model and chunk settings
     remember: bool = False  # the manifest to write again, if nothing changed
     skipped: list[Skipped] = field(default_factory=list)
+    # files extraction skipped, by source (size, modification time, reason): one whose
+    # size and time have not changed is skipped again without being read
+    skips: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def version(self) -> int:
@@ -202,6 +205,7 @@ class Indexer:
         self.catalog = Catalog(settings.data_dir)
         self._embedder_factory = embedder
         self._embedder: Embedder | None = None
+        self._skips: dict[str, dict[str, Any]] = {}  # what the last rebuild remembered
         self._progress = progress or (lambda stage, done, total: None)
 
     def rebuild(self) -> RebuildReport:
@@ -264,11 +268,13 @@ class Indexer:
         self._step("publish")
         self.publish(plan, staged, state)
         self._collect(plan, state)
+        self._remember_skips(plan)
         return self._finish(plan, started)
 
     def _unchanged(self, plan: Plan, started: float) -> RebuildReport:
         """Nothing to publish: the version readers have stays."""
         assert plan.pointer is not None
+        self._remember_skips(plan)
         if plan.remember:  # sizes and times, so that next time needs no reading
             self.catalog.write_manifest(plan.pointer.version, plan.kept)
         if plan.state is not None:  # the store was asked: its pointer, for next time
@@ -293,6 +299,7 @@ class Indexer:
         pointer the store holds."""
         settings = self.settings
         files, skipped = discover(settings.docs_dir, settings.max_file_bytes)
+        self._skips = self.catalog.skips(self._extraction())
         model = model_identity(settings)
         recorded = self.store.published()
         old = self.catalog.cached_manifest(recorded.version) if recorded else None
@@ -318,6 +325,16 @@ class Indexer:
         plan.state, plan.remember = state, plan.restat or not cached
         return self._planned(plan)
 
+    def _extraction(self) -> str:
+        """What decides extraction's verdict on a file, besides its bytes."""
+        s = self.settings
+        return (f"{PIPELINE}/{s.extract_seconds:g}/{s.max_text_chars}/{s.max_file_bytes}/"
+                f"{s.chunk_size}/{s.chunk_overlap}")
+
+    def _remember_skips(self, plan: Plan) -> None:
+        if plan.skips != self._skips:
+            self.catalog.write_skips(self._extraction(), plan.skips)
+
     def _same_build(self, pointer: Pointer | None, model: str) -> bool:
         """Whether the version was built by this model with these chunk settings, and
         by this `PIPELINE`."""
@@ -337,6 +354,7 @@ class Indexer:
         settled = time.time_ns() - RACY_NS
         restat = False
         kept: Manifest = {}
+        skips: dict[str, dict[str, Any]] = {}
         changes: list[Change] = []
         for number, file in enumerate(files, 1):
             self._progress("reading", number, len(files))
@@ -352,6 +370,11 @@ class Indexer:
             stat = (size, mtime if mtime < settled else -1)
             if same_build and previous and (previous.size, previous.mtime_ns) == stat:
                 kept[file.source] = previous
+                continue
+            known = self._skips.get(file.source)
+            if known and stat[1] >= 0 and (known.get("size"), known.get("mtime_ns")) == stat:
+                skipped.append(Skipped(file.source, str(known.get("reason"))))
+                skips[file.source] = known
                 continue
             data = read(file, self.settings.max_file_bytes)
             if isinstance(data, Skipped):
@@ -369,7 +392,7 @@ class Indexer:
         report = RebuildReport(unchanged=len(kept), removed=len(gone), documents=len(kept),
                                chunks=sum(e.chunks for e in kept.values()))
         return Plan(pointer, None, model, kept, changes, gone, report, restat,
-                    same_build=same_build, remember=restat, skipped=skipped)
+                    same_build=same_build, remember=restat, skipped=skipped, skips=skips)
 
     def _planned(self, plan: Plan) -> Plan:
         """Report the skipped files (once the comparison that stands is known)."""
@@ -428,6 +451,11 @@ class Indexer:
                     change.file, data)
                 if isinstance(extracted, Skipped):
                     self._skip(plan.report, extracted)
+                    if not isinstance(data, Skipped) and change.stat[1] >= 0:
+                        # extraction's verdict (settled: its time will tell a change)
+                        plan.skips[change.file.source] = {
+                            "size": change.stat[0], "mtime_ns": change.stat[1],
+                            "reason": extracted.reason}
                     if change.previous:
                         plan.gone.append(change.previous)
                         plan.report.removed += 1

@@ -30,6 +30,7 @@ from attache.index.store import ChromaStore, Pointer, Record, write_json_atomic
 MANIFEST_FILE = "manifest.json"
 LEXICAL_DIR = "lexical"
 VERSIONS_DIR = "versions"
+SKIPS_FILE = "skipped.json"
 
 
 @dataclass
@@ -221,6 +222,25 @@ class Catalog:
                     manifest[source] = entry
         return dict(sorted(manifest.items()))
 
+    # --- files extraction skipped ------------------------------------------
+
+    def skips(self, extraction: str) -> dict[str, dict[str, Any]]:
+        """The files extraction skipped, by source: size, modification time and reason;
+        empty when they were skipped under other settings (`extraction`)."""
+        try:
+            data = json.loads((self.root / SKIPS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("extraction") != extraction:
+            return {}
+        files = data.get("files")
+        return {s: e for s, e in files.items() if isinstance(e, dict)} \
+            if isinstance(files, dict) else {}
+
+    def write_skips(self, extraction: str, files: dict[str, dict[str, Any]]) -> None:
+        write_json_atomic(self.root / SKIPS_FILE,
+                          {"extraction": extraction, "files": dict(sorted(files.items()))})
+
     def lexical(self, store: ChromaStore, pointer: Pointer) -> VersionLexical:
         state = version_state(store, pointer)
         return VersionLexical(
@@ -233,7 +253,7 @@ class Catalog:
         if not self.root.is_dir():
             return
         for child in self.root.iterdir():
-            if child.name != VERSIONS_DIR and child.name not in segments:
+            if child.name not in (VERSIONS_DIR, SKIPS_FILE) and child.name not in segments:
                 shutil.rmtree(child, ignore_errors=True)
         folder = self.root / VERSIONS_DIR
         if folder.is_dir():

@@ -504,6 +504,41 @@ def test_a_file_that_is_skipped_again_publishes_no_new_version(make_service, tmp
     assert (gone.switched, gone.removed, gone.documents) == (True, 1, 1)
 
 
+def test_a_file_extraction_skipped_is_not_read_again_until_it_changes(
+        make_service, tmp_path, monkeypatch):
+    import attache.index.build as build
+
+    docs = tmp_path / "docs"
+    write_corpus(docs, documents=2, paragraphs=2)
+    broken = docs / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n1 0 obj\n")  # cut short: extraction fails
+    past = time.time_ns() - 60 * 10**9
+    for path in docs.iterdir():
+        os.utime(path, ns=(past, past))
+    service = make_service(docs_dir=docs)
+    first = service.rebuild()
+    [skip] = first.skipped
+    assert skip.path == "broken.pdf" and "corrupt PDF" in skip.reason
+    reads: list[str] = []
+    real_read = build.read
+    monkeypatch.setattr(
+        build, "read", lambda file, *rest: reads.append(file.source) or real_read(file, *rest))
+    again = service.rebuild()
+    assert (again.switched, reads, again.skipped) == (False, [], [skip])  # said, not read
+    # new bytes and time: read again
+    broken.write_bytes(b"%PDF-1.4\n2 0 obj\n")
+    os.utime(broken, ns=(past + 10**9, past + 10**9))
+    assert [s.path for s in service.rebuild().skipped] == ["broken.pdf"]
+    assert set(reads) == {"broken.pdf"}
+    count = len(reads)
+    assert service.rebuild().skipped and len(reads) == count  # remembered again
+    # other settings may change the verdict: read again under them
+    before = len(reads)
+    looser = make_service(docs_dir=docs, extract_seconds=60)
+    assert [s.path for s in looser.rebuild().skipped] == ["broken.pdf"]
+    assert len(reads) > before and set(reads) == {"broken.pdf"}
+
+
 def test_a_new_pipeline_reads_unchanged_files_again(make_service, tmp_path, monkeypatch):
     """When what the write path makes of a file changes (`build.PIPELINE`), a rebuild
     reads every file again into a new collection, as for a new model: sentence vectors
