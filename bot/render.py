@@ -16,6 +16,7 @@ from rich.text import Text
 
 from attache.bot.plain import plain
 
+
 def _text(text: str, style: str = "") -> Text:
     return Text(plain(text), style=style)
 

@@ -164,6 +164,18 @@ def code(text: str) -> str:
     return f"`{text.replace('`', 'ˋ')}`" if text else ""
 
 
+def path_code(text: str, limit: int) -> str:
+    """A file name or path from the documents folder as inline code: one line, mentions
+    inert, within `limit` characters."""
+    return code(clip(neutralize(one_line(text)), limit))
+
+
+def link_text(text: str, limit: int) -> str:
+    """A document's title as the text of a Markdown link: safe, one line, within `limit`
+    characters, its "]" escaped as well (safe_text escapes "[" only)."""
+    return clip(safe_text(one_line(text)).replace("]", "\\]"), limit)
+
+
 # --------------------------------------------------------------------------- splitting
 
 
@@ -330,14 +342,13 @@ def origin_line(citation: Citation) -> str:
     origin = safe_text(one_line(", ".join(known)))
     if url is None:
         return clip(origin, 200)
-    title = safe_text(one_line(citation.title or citation.source))
-    title = clip(title.replace("]", "\\]"), 150)  # safe_text escapes "[" only
+    title = link_text(citation.title or citation.source, 150)
     return f"[{title}](<{url}>)" + (f" · {clip(origin, 120)}" if origin else "")
 
 
 def _citation_field(citation: Citation, quote_budget: int) -> tuple[str, str]:
     name = safe_line(f"[{citation.n}] {citation.title or citation.source}", FIELD_NAME_LIMIT)
-    source = code(clip(neutralize(one_line(citation.source)), PATH_LIMIT))
+    source = path_code(citation.source, PATH_LIMIT)
     if citation.page:
         source += f", p. {citation.page}"
     origin = origin_line(citation)
@@ -389,7 +400,7 @@ def closest_passages_embed(answer: Answer, count: int = 3) -> discord.Embed | No
     embed = discord.Embed(title="Closest passages (not an answer)", colour=REFUSAL_COLOUR)
     for passage in answer.passages[:count]:
         name = safe_line(passage.title or passage.source, FIELD_NAME_LIMIT)
-        source = code(clip(neutralize(one_line(passage.source)), PATH_LIMIT))
+        source = path_code(passage.source, PATH_LIMIT)
         snippet = clip(safe_text(one_line(passage.text)), 300)
         embed.add_field(name=name, value=clip(f"{snippet}\n{source}", FIELD_VALUE_LIMIT),
                         inline=False)
@@ -468,7 +479,7 @@ def _built_at(value: str | None) -> str:
 
 def _document_line(document: DocumentInfo) -> str:
     title = safe_line(document.title or document.source, 200)
-    source = code(clip(neutralize(one_line(document.source)), 200))
+    source = path_code(document.source, 200)
     chunks = document.chunks
     return f"• **{title}** {source} · {chunks} chunk{'s' if chunks != 1 else ''}"
 
@@ -542,7 +553,7 @@ def reindex_report(report: RebuildReport, skipped_shown: int = 10) -> str:
             f"{report.documents} documents."
         )
     lines = [
-        f"• {code(clip(neutralize(one_line(s.path)), 120))}: "
+        f"• {path_code(s.path, 120)}: "
         f"{safe_line(s.reason, 160)}"
         for s in skipped[:skipped_shown]
     ]

@@ -35,14 +35,9 @@ MAX_URL_CHARS = 2000
 ADD_FAILED = "Something went wrong while adding that; the details are in the bot's log."
 
 
-def _path(text: str, limit: int) -> str:
-    """A file name or path as inline code: one line, mentions inert."""
-    return fmt.code(fmt.clip(fmt.neutralize(fmt.one_line(text)), limit))
-
-
 def _link(title: str, url: str | None) -> str:
     safe_url = fmt.link_url(url)
-    shown = fmt.safe_line(title, 150).replace("]", "\\]")  # safe_text escapes "[" only
+    shown = fmt.link_text(title, 150)
     return f"[{shown}](<{safe_url}>)" if safe_url else f"**{shown}**"
 
 
@@ -51,7 +46,7 @@ def report_text(report: AddReport, what: str) -> str:
     lines = []
     for item in report.added:
         lines.append(f"Added {_link(item['title'], item.get('url'))} as "
-                     f"{_path(item['path'], 180)}.")
+                     f"{fmt.path_code(item['path'], 180)}.")
     for item in report.skipped:
         lines.append(f"Not added: {fmt.safe_line(item['reason'], 300)}.")
     if report.index is not None:
@@ -131,7 +126,7 @@ class SourcesCommands:
         suffix = PurePosixPath(name).suffix.lower()
         if refused is None and suffix not in UPLOAD_SUFFIXES:
             refused = (f"I can add .txt, .md, .html or .pdf files; "
-                       f"{_path(name, 100)} is not one.")
+                       f"{fmt.path_code(name, 100)} is not one.")
         if refused is None and attachment.size > settings.max_file_bytes:
             refused = (f"That file is larger than the {settings.max_file_mb:g} MB limit for "
                        "documents.")
